@@ -1,0 +1,91 @@
+/* tcp_engine.h — what the dataplane (and tests) call to run one engine.
+ * One struct tcp_engine per core; nothing in it is shared. The engine sees
+ * IPv4 packets only: it never touches ethdev, Ethernet or ARP. */
+#ifndef TCP_ENGINE_H
+#define TCP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "tcp_stats.h"
+
+struct tcp_engine;
+
+/* TCP tunables, read from the [tcp] section of the config. */
+struct tcp_config {
+	uint32_t msl_ms;           /* TIME_WAIT lasts 2*msl_ms (default 30000) */
+	uint32_t snd_buf_bytes;    /* per-connection send buffer (default 262144) */
+	uint32_t rcv_buf_bytes;    /* per-connection receive buffer (max 65535 until window scaling) */
+	uint32_t backlog;          /* default accept queue bound per listener */
+	uint32_t syn_backlog;      /* SYN_RECEIVED connections per listener */
+	uint32_t max_conns;        /* connections per engine, all states */
+	uint32_t rto_min_ms;       /* RFC 6298 lower bound (default 200, as Linux) */
+	uint32_t rto_max_ms;       /* upper bound of the backed-off RTO */
+	uint32_t rto_init_ms;      /* RTO before the first sample (RFC 6298: 1s) */
+	uint32_t syn_retries;      /* SYN retransmissions before SYN_SENT gives up */
+	uint32_t synack_retries;   /* SYN-ACK retransmissions in SYN_RECEIVED */
+	uint32_t data_retries;     /* data retransmissions before abort */
+	uint32_t fin_wait2_ms;     /* FIN_WAIT_2 timeout after close() (0 = none) */
+	uint32_t delack_ms;        /* delayed ACK timeout (0 = ACK at once) */
+	uint32_t tick_us;          /* timer wheel tick */
+};
+
+/* Fills in the defaults documented in config/dptcp.ini. */
+void tcp_config_defaults(struct tcp_config *cfg);
+
+/* Transmit: the engine hands over IPv4 packets (data starts at the IPv4
+ * header; l3_len and l4_len are set; headroom >= RTE_PKTMBUF_HEADROOM).
+ * The callee prepends L2 and sends or frees every mbuf; it returns how many
+ * it took (the engine frees and counts the rest). */
+typedef uint16_t (*tcp_tx_fn)(void *ctx, struct rte_mbuf **pkts, uint16_t n);
+
+struct tcp_engine_params {
+	struct tcp_config cfg;
+	uint32_t local_ip;         /* host byte order */
+	uint16_t mtu;              /* IP MTU of the port: our MSS = mtu - 40 */
+	int socket_id;             /* NUMA socket for the engine's memory */
+	unsigned int engine_id;    /* names rte_hash tables; unique per process */
+	struct rte_mempool *pool;  /* mbufs for transmission */
+	tcp_tx_fn tx;
+	void *tx_ctx;
+	/* Checksum offload on transmit: when set the engine writes the
+	 * pseudo-header sum and sets RTE_MBUF_F_TX_{IPV4,IP_CKSUM,TCP_CKSUM};
+	 * otherwise it writes complete checksums. */
+	bool tx_cksum_offload;
+	uint64_t isn_secret[2];    /* RFC 6528 key; zero = random at create */
+};
+
+struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p);
+/* Frees every connection (no segments sent) and the engine. */
+void tcp_engine_destroy(struct tcp_engine *eng);
+
+/* Segment input. Each mbuf's data starts at a validated IPv4 header
+ * (version, length, header checksum, not a fragment, addressed to us,
+ * protocol TCP) with pkt_len trimmed to the IP total length and l3_len set.
+ * RX checksum flags (RTE_MBUF_F_RX_L4_CKSUM_*) are honoured. The engine
+ * takes ownership of every mbuf. now_us is a monotonic clock. */
+void tcp_input_burst(struct tcp_engine *eng, struct rte_mbuf **pkts,
+		     uint16_t n, uint64_t now_us);
+
+/* Runs timers due by now_us, then sends queued output (pending ACKs, data).
+ * The poll loop calls it once per iteration, after input and app work. */
+void tcp_engine_poll(struct tcp_engine *eng, uint64_t now_us);
+
+/* Monotonic microseconds from the TSC, for callers with no clock of their own. */
+uint64_t tcp_clock_us(void);
+
+const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *eng);
+
+/* Number of connections per state, indexed by enum dpt_state. */
+void tcp_engine_state_counts(const struct tcp_engine *eng,
+			     uint32_t counts[/* DPT_STATE_COUNT */]);
+
+/* Visit connections (for telemetry): stops when fn returns non-zero. */
+struct dpt_conn_info;
+typedef int (*tcp_conn_visit_fn)(const struct dpt_conn_info *info, void *arg);
+void tcp_engine_foreach_conn(const struct tcp_engine *eng,
+			     tcp_conn_visit_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,52 @@
+/* tcp_stats.h — the engine's named counters, one X-macro list so that the
+ * struct, telemetry and tests all see the same names. Every drop has one. */
+#ifndef TCP_STATS_H
+#define TCP_STATS_H
+
+#include <stdint.h>
+
+#define TCP_STATS_LIST(X)                                                     \
+	X(rx_segs)            /* TCP segments handed to the engine */          \
+	X(rx_bytes)           /* payload bytes accepted in order */            \
+	X(tx_segs)            /* segments transmitted (incl. retransmits) */   \
+	X(tx_bytes)           /* payload bytes transmitted */                  \
+	X(rx_bad_hdr)         /* drop: TCP header too short / bad offset */    \
+	X(rx_bad_csum)        /* drop: TCP checksum wrong */                   \
+	X(rx_bad_opts)        /* options malformed (ignored, seg kept) */      \
+	X(rx_multiseg)        /* drop: chained mbuf not supported */           \
+	X(rx_no_conn)         /* segment for no connection or listener */      \
+	X(rx_unacceptable)    /* drop: failed RFC 9293 acceptability test */   \
+	X(rx_ooo_drop)        /* drop: out of order (no reassembly queue) */   \
+	X(rx_old_ack)         /* ACK of data already acked (dup/old) */        \
+	X(rx_ack_too_new)     /* drop: ACK of data never sent */               \
+	X(rx_rcvbuf_full)     /* drop: payload beyond the receive buffer */    \
+	X(rx_urg)             /* URG flag seen (ignored, RFC 9293 3.10.7.4) */ \
+	X(rx_rst_accepted)    /* RST with seq == rcv_nxt */                    \
+	X(rx_rst_challenged)  /* RST in window, not exact: challenge ACK */    \
+	X(rx_rst_ignored)     /* RST out of window: dropped */                 \
+	X(rx_syn_challenged)  /* SYN in synchronized state: challenge ACK */   \
+	X(rx_syn_in_tw)       /* SYN reused a TIME_WAIT tuple (RFC 6191) */    \
+	X(tx_rst)             /* RSTs sent */                                  \
+	X(tx_challenge_ack)   /* challenge ACKs sent (RFC 5961) */             \
+	X(tx_nombuf)          /* drop: mbuf pool empty when transmitting */    \
+	X(tx_drop)            /* drop: transmit function refused */            \
+	X(retransmits)        /* segments retransmitted on RTO */              \
+	X(rto_expired)        /* retransmission timer expirations */           \
+	X(conn_timeout)       /* connections aborted: retries exhausted */     \
+	X(conn_opened_active) /* connect() reached ESTABLISHED */              \
+	X(conn_opened_passive)/* accepted connections */                       \
+	X(conn_closed)        /* connections that reached CLOSED */            \
+	X(conn_reset)         /* connections ended by a RST */                 \
+	X(listen_overflow)    /* SYN refused: SYN queue full */                \
+	X(accept_overflow)    /* handshake refused: accept queue full */       \
+	X(conn_limit)         /* refused: max_conns reached */                 \
+	X(tw_expired)         /* TIME_WAIT ended after 2*MSL */                \
+	X(state_changes)      /* tcp_set_state() calls */
+
+struct tcp_stats {
+#define TCP_STATS_FIELD(n) uint64_t n;
+	TCP_STATS_LIST(TCP_STATS_FIELD)
+#undef TCP_STATS_FIELD
+};
+
+#endif
