@@ -61,6 +61,12 @@ int dpt_listen(struct tcp_engine *eng, uint32_t ip, uint16_t port,
 	       int backlog, dpt_event_fn fn, void *user);
 /* Stop listening; connections not yet accepted are reset. */
 int dpt_unlisten(struct tcp_engine *eng, uint32_t ip, uint16_t port);
+/* Pause (on = 0) or resume handing new connections to the application.
+ * While paused, completed handshakes wait in the accept queue (at most
+ * `backlog`; beyond it the final ACK is dropped and counted, as Linux does
+ * for a program that does not call accept()). Resuming delivers them. */
+int dpt_listen_set_accepting(struct tcp_engine *eng, uint32_t ip,
+			     uint16_t port, int on);
 
 /* Active open to ip:port (host order). The local port is chosen from the
  * ephemeral range unless lport != 0. *out gets the handle at once;

@@ -1,0 +1,369 @@
+/* tcp_engine.c — one engine's lifecycle: creation from the config, the
+ * connection object's life (alloc, state changes, events, release), the
+ * poll entry point that runs timers and output, and read-only views for
+ * telemetry. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+
+#include "tcp_internal.h"
+
+RTE_LOG_REGISTER(tcp_logtype, dptcp.tcp, INFO);
+
+static const char *const state_names[DPT_STATE_COUNT] = {
+	[DPT_LISTEN] = "LISTEN",
+	[DPT_SYN_SENT] = "SYN_SENT",
+	[DPT_SYN_RECEIVED] = "SYN_RECEIVED",
+	[DPT_ESTABLISHED] = "ESTABLISHED",
+	[DPT_FIN_WAIT_1] = "FIN_WAIT_1",
+	[DPT_FIN_WAIT_2] = "FIN_WAIT_2",
+	[DPT_CLOSE_WAIT] = "CLOSE_WAIT",
+	[DPT_CLOSING] = "CLOSING",
+	[DPT_LAST_ACK] = "LAST_ACK",
+	[DPT_TIME_WAIT] = "TIME_WAIT",
+	[DPT_CLOSED] = "CLOSED",
+};
+
+const char *dpt_state_name(enum dpt_state s)
+{
+	return (unsigned int)s < DPT_STATE_COUNT ? state_names[s] : "?";
+}
+
+const char *dpt_event_name(enum dpt_event ev)
+{
+	static const char *const names[] = {
+		"ACCEPTED", "CONNECTED", "READABLE", "WRITABLE",
+		"PEER_CLOSED", "CLOSED", "RESET", "ERROR",
+	};
+	return (unsigned int)ev < RTE_DIM(names) ? names[ev] : "?";
+}
+
+void tcp_config_defaults(struct tcp_config *cfg)
+{
+	*cfg = (struct tcp_config){
+		.msl_ms = 30000,
+		.snd_buf_bytes = 262144,
+		.rcv_buf_bytes = 65535,
+		.backlog = 128,
+		.syn_backlog = 256,
+		.max_conns = 65536,
+		.rto_min_ms = 200,
+		.rto_max_ms = 60000,
+		.rto_init_ms = 1000,
+		.syn_retries = 6,
+		.synack_retries = 5,
+		.data_retries = 15,
+		.fin_wait2_ms = 60000,
+		.delack_ms = 40,
+		.tick_us = 1000,
+	};
+}
+
+uint64_t tcp_clock_us(void)
+{
+	static uint64_t hz;
+
+	if (hz == 0)
+		hz = rte_get_tsc_hz();
+	return (uint64_t)((double)rte_get_tsc_cycles() * 1e6 / (double)hz);
+}
+
+uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us)
+{
+	return us / eng->cfg.tick_us;
+}
+
+uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms)
+{
+	return (ms * 1000 + eng->cfg.tick_us - 1) / eng->cfg.tick_us;
+}
+
+struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
+{
+	struct tcp_engine *eng;
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	if (p->pool == NULL || p->tx == NULL || p->mtu < 68 + 40 ||
+	    p->cfg.tick_us == 0 || p->cfg.max_conns == 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	eng = rte_zmalloc_socket("tcp_engine", sizeof(*eng),
+				 RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (eng == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	eng->cfg = p->cfg;
+	if (eng->cfg.rcv_buf_bytes > TCP_MAX_WIN)
+		eng->cfg.rcv_buf_bytes = TCP_MAX_WIN;
+	eng->local_ip = rte_cpu_to_be_32(p->local_ip);
+	eng->our_mss = p->mtu - 40;
+	eng->pool = p->pool;
+	eng->tx = p->tx;
+	eng->tx_ctx = p->tx_ctx;
+	eng->tx_cksum_offload = p->tx_cksum_offload;
+	eng->isn_key[0] = p->isn_secret[0];
+	eng->isn_key[1] = p->isn_secret[1];
+	if (eng->isn_key[0] == 0 && eng->isn_key[1] == 0) {
+		eng->isn_key[0] = rte_rand();
+		eng->isn_key[1] = rte_rand();
+	}
+	eng->next_ephemeral = TCP_EPHEMERAL_LO +
+		(uint16_t)(rte_rand() % (TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO));
+
+	snprintf(name, sizeof(name), "dpt_conn_%u", p->engine_id);
+	eng->conn_pool = rte_mempool_create(name, eng->cfg.max_conns,
+		sizeof(struct tcp_conn), 0, 0, NULL, NULL, NULL, NULL,
+		p->socket_id, RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+	if (eng->conn_pool == NULL || tcp_table_create(eng, p->engine_id,
+						       p->socket_id) < 0) {
+		int err = rte_errno ? rte_errno : ENOMEM;
+		rte_mempool_free(eng->conn_pool);
+		rte_free(eng);
+		rte_errno = err;
+		return NULL;
+	}
+	eng->now_us = tcp_clock_us();
+	tcp_wheel_init(&eng->wheel, tcp_us_to_tick(eng, eng->now_us));
+	return eng;
+}
+
+void tcp_engine_destroy(struct tcp_engine *eng)
+{
+	const void *key;
+	void *data;
+	uint32_t iter = 0;
+
+	if (eng == NULL)
+		return;
+	while (rte_hash_iterate(eng->conns, &key, &data, &iter) >= 0) {
+		struct tcp_conn *c = data;
+		tcp_mq_free(&c->sndq);
+		tcp_mq_free(&c->rcvq);
+	}
+	tcp_listeners_free(eng);
+	tcp_table_free(eng);
+	rte_pktmbuf_free_bulk(eng->txq, eng->ntx);
+	rte_mempool_free(eng->conn_pool);
+	rte_free(eng);
+}
+
+void tcp_set_state(struct tcp_engine *eng, struct tcp_conn *c,
+		   enum dpt_state s)
+{
+	if (c->state == s)
+		return;
+	eng->state_count[c->state]--;
+	eng->state_count[s]++;
+	eng->stats.state_changes++;
+	TCP_LOG(DEBUG, "%u->%u %s -> %s\n",
+		rte_be_to_cpu_16(c->tuple.lport),
+		rte_be_to_cpu_16(c->tuple.rport),
+		dpt_state_name(c->state), dpt_state_name(s));
+	c->state = s;
+}
+
+struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
+				const struct tcp_tuple *t)
+{
+	struct tcp_conn *c;
+
+	if (eng->nconns >= eng->cfg.max_conns) {
+		eng->stats.conn_limit++;
+		return NULL;
+	}
+	if (rte_mempool_get(eng->conn_pool, (void **)&c) < 0) {
+		eng->stats.conn_limit++;
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->tuple = *t;
+	c->state = DPT_CLOSED;
+	c->t_rexmit.kind = TCP_T_REXMIT;
+	c->t_delack.kind = TCP_T_DELACK;
+	c->t_linger.kind = TCP_T_LINGER;
+	c->snd_buf = eng->cfg.snd_buf_bytes;
+	c->rcv_buf = eng->cfg.rcv_buf_bytes;
+	c->snd_mss = TCP_DEFAULT_MSS;
+	c->rto_us = eng->cfg.rto_init_ms * 1000;
+	c->iss = tcp_isn(eng, t);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->sndq_seq = c->iss + 1;
+	if (tcp_table_add(eng, c) < 0) {
+		rte_mempool_put(eng->conn_pool, c);
+		eng->stats.conn_limit++;
+		return NULL;
+	}
+	eng->nconns++;
+	eng->conn_gen++;
+	eng->state_count[DPT_CLOSED]++;
+	return c;
+}
+
+void tcp_mq_free(struct tcp_mq *q)
+{
+	struct rte_mbuf *m = q->head;
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	q->head = q->tail = NULL;
+	q->bytes = 0;
+}
+
+/* Takes c out of the table and timers at once; the memory goes back to the
+ * pool when the current batch ends, so pointers held by the batch (bulk
+ * lookup results, callers up the stack) stay safe to test for TF_DEAD. */
+void tcp_conn_release(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->flags & TF_DEAD)
+		return;
+	tcp_set_state(eng, c, DPT_CLOSED);
+	c->flags |= TF_DEAD;
+	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
+	tcp_timer_stop(&eng->wheel, &c->t_delack);
+	tcp_timer_stop(&eng->wheel, &c->t_linger);
+	tcp_listen_detach(eng, c);
+	tcp_table_del(eng, c);
+	tcp_mq_free(&c->sndq);
+	tcp_mq_free(&c->rcvq);
+	eng->nconns--;
+	eng->stats.conn_closed++;
+	c->dead_next = eng->dead;
+	eng->dead = c;
+	if (eng->depth == 0)
+		tcp_engine_leave(eng);
+}
+
+void tcp_event(struct tcp_engine *eng, struct tcp_conn *c,
+	       enum dpt_event ev, int err)
+{
+	if ((c->flags & TF_DETACHED) || c->fn == NULL)
+		return;
+	if (ev == DPT_EV_CLOSED || ev == DPT_EV_RESET || ev == DPT_EV_ERROR)
+		c->flags |= TF_DETACHED;
+	eng->depth++;
+	c->fn(eng, c, ev, err, c->user);
+	eng->depth--;
+}
+
+/* The connection is over for the application: tell it once, then free. */
+void tcp_conn_finish(struct tcp_engine *eng, struct tcp_conn *c,
+		     enum dpt_event ev, int err)
+{
+	if (ev == DPT_EV_RESET)
+		eng->stats.conn_reset++;
+	tcp_event(eng, c, ev, err);
+	tcp_conn_release(eng, c);
+}
+
+/* RFC 9293 §3.6: TIME_WAIT holds the tuple for 2*MSL. The application's
+ * part is over, so it hears CLOSED now and the buffers go. */
+void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	tcp_set_state(eng, c, DPT_TIME_WAIT);
+	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
+	tcp_timer_stop(&eng->wheel, &c->t_delack);
+	tcp_timer_arm(&eng->wheel, &c->t_linger, tcp_us_to_tick(eng,
+		eng->now_us) + tcp_ms_to_tick(eng, 2ull * eng->cfg.msl_ms));
+	tcp_mq_free(&c->sndq);
+	tcp_mq_free(&c->rcvq);
+	tcp_event(eng, c, DPT_EV_CLOSED, 0);
+}
+
+static void timer_fire(void *ctx, struct tcp_timer *t)
+{
+	struct tcp_engine *eng = ctx;
+	struct tcp_conn *c;
+
+	switch (t->kind) {
+	case TCP_T_REXMIT:
+		c = container_of(t, struct tcp_conn, t_rexmit);
+		tcp_rexmit_timeout(eng, c);
+		break;
+	case TCP_T_DELACK:
+		c = container_of(t, struct tcp_conn, t_delack);
+		if (c->flags & TF_DELACK) {
+			c->flags |= TF_ACK_NOW;
+			tcp_output_mark(eng, c);
+		}
+		break;
+	case TCP_T_LINGER:
+		c = container_of(t, struct tcp_conn, t_linger);
+		if (c->state == DPT_TIME_WAIT) {
+			eng->stats.tw_expired++;
+			tcp_conn_release(eng, c);
+		} else {
+			/* FIN_WAIT_2 timeout: the peer never sent its FIN. */
+			tcp_send_rst_conn(eng, c);
+			tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
+		}
+		break;
+	}
+}
+
+void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us)
+{
+	if (eng->depth++ == 0 && (int64_t)(now_us - eng->now_us) > 0)
+		eng->now_us = now_us;
+}
+
+/* End of a batch: send what is owed, then free what was released. */
+void tcp_engine_leave(struct tcp_engine *eng)
+{
+	if (eng->depth > 0 && --eng->depth > 0)
+		return;
+	eng->depth++;
+	tcp_output_flush(eng);
+	tcp_tx_flush(eng);
+	eng->depth--;
+	while (eng->dead != NULL) {
+		struct tcp_conn *c = eng->dead;
+		eng->dead = c->dead_next;
+		eng->state_count[DPT_CLOSED]--;
+		rte_mempool_put(eng->conn_pool, c);
+	}
+}
+
+void tcp_engine_poll(struct tcp_engine *eng, uint64_t now_us)
+{
+	tcp_engine_enter(eng, now_us);
+	tcp_wheel_run(&eng->wheel, tcp_us_to_tick(eng, eng->now_us),
+		      timer_fire, eng);
+	tcp_engine_leave(eng);
+}
+
+const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *eng)
+{
+	return &eng->stats;
+}
+
+void tcp_engine_state_counts(const struct tcp_engine *eng, uint32_t *counts)
+{
+	memcpy(counts, eng->state_count, sizeof(eng->state_count));
+	counts[DPT_LISTEN] = eng->nlisteners;
+}
+
+void tcp_engine_foreach_conn(const struct tcp_engine *eng,
+			     tcp_conn_visit_fn fn, void *arg)
+{
+	const void *key;
+	void *data;
+	uint32_t iter = 0;
+	struct dpt_conn_info info;
+
+	while (rte_hash_iterate(eng->conns, &key, &data, &iter) >= 0) {
+		dpt_conn_info(data, &info);
+		if (fn(&info, arg) != 0)
+			break;
+	}
+}

@@ -1,0 +1,615 @@
+/* tcp_input.c — "SEGMENT ARRIVES" (RFC 9293 §3.10.7): validation of each
+ * segment of a burst, one bulk table lookup, then per segment the RFC's
+ * steps in order — sequence check, RST, SYN, ACK, URG, text, FIN — as
+ * small functions, with RFC 5961 for RST/SYN/ACK. */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_internal.h"
+
+enum verdict { SEG_CONTINUE, SEG_DONE };
+
+/* Validates the TCP header and checksum; fills seg. The IP header was
+ * validated by the dataplane (see tcp_input_burst() in tcp_engine.h). */
+static int parse_segment(struct tcp_engine *eng, struct rte_mbuf *m,
+			 struct tcp_seg *seg)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint32_t ihl, doff, plen = rte_pktmbuf_pkt_len(m);
+	uint64_t ck;
+
+	if (m->nb_segs != 1) {
+		eng->stats.rx_multiseg++;
+		return -1;
+	}
+	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	if (plen < sizeof(*ip) || ihl < sizeof(*ip) ||
+	    plen < ihl + sizeof(struct rte_tcp_hdr)) {
+		eng->stats.rx_bad_hdr++;
+		return -1;
+	}
+	seg->th = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
+	doff = (uint32_t)(seg->th->data_off >> 4) * 4;
+	if (doff < sizeof(struct rte_tcp_hdr) || ihl + doff > plen ||
+	    seg->th->src_port == 0 || seg->th->dst_port == 0) {
+		eng->stats.rx_bad_hdr++;
+		return -1;
+	}
+	ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+	    (ck == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN &&
+	     rte_ipv4_udptcp_cksum_verify(ip, seg->th) != 0)) {
+		eng->stats.rx_bad_csum++;
+		return -1;
+	}
+	seg->m = m;
+	seg->ip = ip;
+	seg->hdr_len = (uint16_t)(ihl + doff);
+	seg->len = plen - ihl - doff;
+	seg->seq = rte_be_to_cpu_32(seg->th->sent_seq);
+	seg->ack = rte_be_to_cpu_32(seg->th->recv_ack);
+	seg->wnd = rte_be_to_cpu_16(seg->th->rx_win);
+	seg->flags = seg->th->tcp_flags & 0x3f;
+	memset(&seg->opts, 0, sizeof(seg->opts));
+	if (doff > sizeof(struct rte_tcp_hdr))
+		tcp_parse_options(eng, (const uint8_t *)(seg->th + 1),
+				  doff - sizeof(struct rte_tcp_hdr),
+				  &seg->opts);
+	eng->stats.rx_segs++;
+	return 0;
+}
+
+void tcp_rtt_sample(struct tcp_engine *eng, struct tcp_conn *c, uint32_t r)
+{
+	uint32_t rto;
+
+	if (r == 0)
+		r = 1;
+	if (c->srtt_us == 0) {
+		c->srtt_us = r;                 /* RFC 6298 §2.2 */
+		c->rttvar_us = r / 2;
+	} else {                                /* RFC 6298 §2.3 */
+		uint32_t d = c->srtt_us > r ? c->srtt_us - r : r - c->srtt_us;
+		c->rttvar_us = (3 * c->rttvar_us + d) / 4;
+		c->srtt_us = (7 * c->srtt_us + r) / 8;
+	}
+	rto = c->srtt_us + RTE_MAX(eng->cfg.tick_us, 4 * c->rttvar_us);
+	rto = RTE_MAX(rto, eng->cfg.rto_min_ms * 1000);
+	c->rto_us = RTE_MIN(rto, eng->cfg.rto_max_ms * 1000);
+}
+
+static void set_peer_mss(struct tcp_engine *eng, struct tcp_conn *c,
+			 const struct tcp_seg *seg)
+{
+	uint32_t mss = seg->opts.mss ? seg->opts.mss : TCP_DEFAULT_MSS;
+
+	c->snd_mss = RTE_MAX(RTE_MIN(mss, (uint32_t)eng->our_mss), 64u);
+	/* RFC 6928 initial window. */
+	c->cwnd = RTE_MIN(10 * c->snd_mss, RTE_MAX(2 * c->snd_mss, 14600u));
+	c->ssthresh = UINT32_MAX;
+}
+
+/* The peer's SYN fixed irs; shared by passive and active opens. */
+void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
+			    const struct tcp_seg *seg)
+{
+	c->irs = seg->seq;
+	c->rcv_nxt = seg->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	c->snd_wnd = seg->wnd;
+	c->max_snd_wnd = seg->wnd;
+	c->snd_wl1 = seg->seq;
+	c->snd_wl2 = seg->ack;
+	set_peer_mss(eng, c, seg);
+}
+
+static void challenge_ack(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	eng->stats.tx_challenge_ack++;
+	tcp_send_ack(eng, c);
+}
+
+/* Takes the payload of an in-order segment into the receive queue. Small
+ * payloads are copied into the tail mbuf so tiny segments cannot pin one
+ * mbuf each. */
+static void rcvq_append(struct tcp_conn *c, struct tcp_seg *seg,
+			uint32_t skip)
+{
+	struct rte_mbuf *m = seg->m, *tail = c->rcvq.tail;
+	uint32_t len = seg->len;
+
+	rte_pktmbuf_adj(m, (uint16_t)(seg->hdr_len + skip));
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
+	c->rcvq.bytes += len;
+	if (tail != NULL && len <= 512 && rte_pktmbuf_tailroom(tail) >= len) {
+		memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len),
+		       rte_pktmbuf_mtod(m, uint8_t *), len);
+		tail->data_len = (uint16_t)(tail->data_len + len);
+		tail->pkt_len = tail->data_len;
+		return;                      /* seg->m still freed by caller */
+	}
+	m->next = NULL;
+	if (tail == NULL)
+		c->rcvq.head = m;
+	else
+		tail->next = m;
+	c->rcvq.tail = m;
+	seg->m = NULL;
+}
+
+/* RFC 9293 §3.10.7.4 first: the acceptability test. On success the
+ * segment is trimmed to the window; returns the payload bytes to skip. */
+static bool seq_acceptable(struct tcp_conn *c, struct tcp_seg *seg,
+			   uint32_t *skip)
+{
+	uint32_t wnd = tcp_rcv_window(c);
+	uint32_t seglen = seg->len + !!(seg->flags & TH_SYN) +
+			  !!(seg->flags & TH_FIN);
+	uint32_t end = c->rcv_nxt + wnd;
+	bool ok;
+
+	*skip = 0;
+	if (seglen == 0)
+		ok = wnd == 0 ? seg->seq == c->rcv_nxt :
+			seq_in(seg->seq, c->rcv_nxt, end);
+	else if (wnd == 0)
+		ok = false;
+	else
+		ok = seq_in(seg->seq, c->rcv_nxt, end) ||
+		     seq_in(seg->seq + seglen - 1, c->rcv_nxt, end);
+	if (!ok) {
+		/* §3.10.7.4: with a zero window, still take ACKs and RSTs. */
+		if (wnd == 0 && seg->seq == c->rcv_nxt) {
+			seg->len = 0;
+			seg->flags &= ~(TH_SYN | TH_FIN);
+			return true;
+		}
+		return false;
+	}
+	if (seq_lt(seg->seq, c->rcv_nxt)) {
+		uint32_t drop = c->rcv_nxt - seg->seq;
+		if (seg->flags & TH_SYN) {
+			seg->flags &= ~TH_SYN;
+			drop--;
+			seg->seq++;
+		}
+		drop = RTE_MIN(drop, seg->len);
+		*skip = drop;
+		seg->len -= drop;
+		seg->seq += drop;
+	}
+	if (seq_gt(seg->seq + seg->len, end)) {
+		seg->len = end - seg->seq;
+		seg->flags &= ~TH_FIN;
+	}
+	return true;
+}
+
+/* RFC 9293 §3.10.7.4 second, with RFC 5961 §3.2. */
+static enum verdict rst_input(struct tcp_engine *eng, struct tcp_conn *c,
+			      struct tcp_seg *seg)
+{
+	if (seg->seq != c->rcv_nxt) {
+		eng->stats.rx_rst_challenged++;
+		challenge_ack(eng, c);
+		return SEG_DONE;
+	}
+	if (c->state == DPT_TIME_WAIT) {
+		eng->stats.rx_rst_ignored++;   /* RFC 1337 */
+		return SEG_DONE;
+	}
+	eng->stats.rx_rst_accepted++;
+	if (c->state == DPT_SYN_RECEIVED && (c->flags & TF_PASSIVE)) {
+		tcp_conn_release(eng, c);      /* back to LISTEN */
+		return SEG_DONE;
+	}
+	if (c->state == DPT_SYN_RECEIVED)
+		tcp_conn_finish(eng, c, DPT_EV_ERROR, -ECONNREFUSED);
+	else
+		tcp_conn_finish(eng, c, DPT_EV_RESET, -ECONNRESET);
+	return SEG_DONE;
+}
+
+static void notify_writable(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if ((c->flags & TF_WANT_WRITE) &&
+	    c->snd_buf - c->sndq.bytes >= c->snd_buf / 4) {
+		c->flags &= ~TF_WANT_WRITE;
+		tcp_event(eng, c, DPT_EV_WRITABLE, 0);
+	}
+}
+
+/* Frees acknowledged bytes from the head of the send queue. */
+static void sndq_ack(struct tcp_conn *c, uint32_t n)
+{
+	c->sndq.bytes -= n;
+	c->sndq_seq += n;
+	while (n > 0) {
+		struct rte_mbuf *m = c->sndq.head;
+		if (n < m->data_len) {
+			rte_pktmbuf_adj(m, (uint16_t)n);
+			break;
+		}
+		n -= m->data_len;
+		c->sndq.head = m->next;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+	}
+	if (c->sndq.head == NULL)
+		c->sndq.tail = NULL;
+}
+
+static bool fin_acked(const struct tcp_conn *c)
+{
+	return (c->flags & TF_FIN_SENT) &&
+	       seq_gt(c->snd_una, c->sndq_seq + c->sndq.bytes);
+}
+
+/* A new cumulative ACK (SND.UNA < SEG.ACK <= SND.MAX). */
+static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
+			const struct tcp_seg *seg)
+{
+	uint32_t acked = seg->ack - c->snd_una;
+	uint32_t data;
+
+	if (!(c->flags & TF_SYN_ACKED) && seq_gt(seg->ack, c->iss))
+		c->flags |= TF_SYN_ACKED;
+	data = seq_gt(seg->ack, c->sndq_seq) ? seg->ack - c->sndq_seq : 0;
+	sndq_ack(c, RTE_MIN(data, c->sndq.bytes));
+	c->snd_una = seg->ack;
+	if (seq_lt(c->snd_nxt, c->snd_una))
+		c->snd_nxt = c->snd_una;
+	if ((c->flags & TF_RTT_TIMING) && seq_gt(seg->ack, c->rtt_seq)) {
+		c->flags &= ~TF_RTT_TIMING;
+		tcp_rtt_sample(eng, c, (uint32_t)(eng->now_us - c->rtt_start_us));
+	}
+	c->retries = 0;
+	/* RFC 5681 §3.1: slow start, then congestion avoidance. */
+	if (c->cwnd < c->ssthresh)
+		c->cwnd += RTE_MIN(acked, c->snd_mss);
+	else
+		c->cwnd += RTE_MAX(c->snd_mss * c->snd_mss / c->cwnd, 1u);
+	/* RFC 6298 §5.2/5.3. */
+	if (c->snd_una == c->snd_max)
+		tcp_timer_stop(&eng->wheel, &c->t_rexmit);
+	else
+		tcp_arm_rexmit(eng, c);
+	tcp_output_mark(eng, c);
+}
+
+/* RFC 9293 §3.10.7.4 fifth, with RFC 5961 §5.2. */
+static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
+			      struct tcp_seg *seg)
+{
+	if (c->state == DPT_SYN_RECEIVED) {
+		if (!seq_gt(seg->ack, c->snd_una) ||
+		    seq_gt(seg->ack, c->snd_max)) {
+			tcp_send_rst_for(eng, seg);
+			return SEG_DONE;
+		}
+		if (!(c->flags & TF_PASSIVE))
+			tcp_set_state(eng, c, DPT_ESTABLISHED);
+		else if (tcp_listen_established(eng, c) < 0)
+			return SEG_DONE;      /* accept queue full: stay */
+		if (c->flags & TF_DEAD)
+			return SEG_DONE;
+	}
+	if (seq_gt(seg->ack, c->snd_max)) {
+		eng->stats.rx_ack_too_new++;
+		tcp_send_ack(eng, c);
+		return SEG_DONE;
+	}
+	if (seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+		eng->stats.rx_old_ack++;
+		tcp_send_ack(eng, c);
+		return SEG_DONE;
+	}
+	if (seq_gt(seg->ack, c->snd_una))
+		ack_advance(eng, c, seg);
+	if (seq_geq(seg->ack, c->snd_una) &&
+	    (seq_lt(c->snd_wl1, seg->seq) ||
+	     (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
+		if (c->snd_wnd == 0 && seg->wnd > 0) {
+			c->retries = 0;
+			tcp_output_mark(eng, c);
+		}
+		c->snd_wnd = seg->wnd;
+		c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, seg->wnd);
+		c->snd_wl1 = seg->seq;
+		c->snd_wl2 = seg->ack;
+	}
+	if ((c->flags & TF_PERSIST) && seg->ack == c->snd_una)
+		c->retries = 0;              /* the peer answers our probes */
+
+	switch (c->state) {
+	case DPT_FIN_WAIT_1:
+		if (fin_acked(c)) {
+			tcp_set_state(eng, c, DPT_FIN_WAIT_2);
+			if ((c->flags & TF_APP_CLOSED) && eng->cfg.fin_wait2_ms)
+				tcp_timer_arm(&eng->wheel, &c->t_linger,
+					tcp_us_to_tick(eng, eng->now_us) +
+					tcp_ms_to_tick(eng, eng->cfg.fin_wait2_ms));
+		}
+		break;
+	case DPT_CLOSING:
+		if (fin_acked(c)) {
+			tcp_enter_time_wait(eng, c);
+			return SEG_DONE;
+		}
+		break;
+	case DPT_LAST_ACK:
+		if (fin_acked(c)) {
+			tcp_conn_finish(eng, c, DPT_EV_CLOSED, 0);
+			return SEG_DONE;
+		}
+		break;
+	default:
+		break;
+	}
+	notify_writable(eng, c);
+	return (c->flags & TF_DEAD) ? SEG_DONE : SEG_CONTINUE;
+}
+
+/* RFC 9293 §3.10.7.4 seventh: segment text, in order only (no
+ * reassembly queue yet: out-of-order data is dropped and re-ACKed). */
+static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
+			       struct tcp_seg *seg, uint32_t skip)
+{
+	if (seg->len == 0)
+		return SEG_CONTINUE;
+	if (c->state != DPT_ESTABLISHED && c->state != DPT_FIN_WAIT_1 &&
+	    c->state != DPT_FIN_WAIT_2)
+		return SEG_CONTINUE;
+	if (c->flags & TF_APP_CLOSED) {
+		/* Nobody will read it: reset, as Linux does (RFC 2525 §2.17). */
+		tcp_send_rst_conn(eng, c);
+		tcp_conn_finish(eng, c, DPT_EV_ERROR, -ECONNABORTED);
+		return SEG_DONE;
+	}
+	if (seg->seq != c->rcv_nxt) {
+		eng->stats.rx_ooo_drop++;
+		seg->flags &= ~TH_FIN;
+		tcp_send_ack(eng, c);
+		return SEG_CONTINUE;
+	}
+	rcvq_append(c, seg, skip);
+	c->rcv_nxt += seg->len;
+	eng->stats.rx_bytes += seg->len;
+	/* RFC 5681 §4.2: ACK at least every second full segment. */
+	if (++c->unacked_segs >= 2 || eng->cfg.delack_ms == 0 ||
+	    (seg->flags & TH_FIN)) {
+		c->flags |= TF_ACK_NOW;
+	} else if (!(c->flags & TF_DELACK)) {
+		c->flags |= TF_DELACK;
+		tcp_timer_arm(&eng->wheel, &c->t_delack,
+			      tcp_us_to_tick(eng, eng->now_us) +
+			      tcp_ms_to_tick(eng, eng->cfg.delack_ms));
+	}
+	tcp_output_mark(eng, c);
+	tcp_event(eng, c, DPT_EV_READABLE, 0);
+	return (c->flags & TF_DEAD) ? SEG_DONE : SEG_CONTINUE;
+}
+
+/* RFC 9293 §3.10.7.4 eighth. */
+static void fin_input(struct tcp_engine *eng, struct tcp_conn *c,
+		      struct tcp_seg *seg)
+{
+	if (!(seg->flags & TH_FIN) || seg->seq + seg->len != c->rcv_nxt)
+		return;
+	if (c->flags & TF_RCVD_FIN) {
+		if (c->state == DPT_TIME_WAIT)
+			tcp_enter_time_wait(eng, c);   /* restart 2*MSL */
+		tcp_send_ack(eng, c);
+		return;
+	}
+	c->rcv_nxt++;
+	c->flags |= TF_RCVD_FIN | TF_ACK_NOW;
+	tcp_output_mark(eng, c);
+	switch (c->state) {
+	case DPT_SYN_RECEIVED:
+	case DPT_ESTABLISHED:
+		tcp_set_state(eng, c, DPT_CLOSE_WAIT);
+		tcp_event(eng, c, DPT_EV_PEER_CLOSED, 0);
+		break;
+	case DPT_FIN_WAIT_1:
+		tcp_set_state(eng, c, DPT_CLOSING);
+		tcp_event(eng, c, DPT_EV_PEER_CLOSED, 0);
+		break;
+	case DPT_FIN_WAIT_2:
+		tcp_timer_stop(&eng->wheel, &c->t_linger);
+		tcp_event(eng, c, DPT_EV_PEER_CLOSED, 0);
+		if (!(c->flags & TF_DEAD))
+			tcp_enter_time_wait(eng, c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* RFC 9293 §3.10.7.3: SYN_SENT. */
+static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
+			   struct tcp_seg *seg)
+{
+	bool has_ack = seg->flags & TH_ACK;
+
+	if (has_ack && (seq_leq(seg->ack, c->iss) ||
+			seq_gt(seg->ack, c->snd_max))) {
+		tcp_send_rst_for(eng, seg);
+		return;
+	}
+	if (seg->flags & TH_RST) {
+		if (has_ack) {
+			eng->stats.rx_rst_accepted++;
+			tcp_conn_finish(eng, c, DPT_EV_ERROR, -ECONNREFUSED);
+		} else {
+			eng->stats.rx_rst_ignored++;
+		}
+		return;
+	}
+	if (!(seg->flags & TH_SYN))
+		return;
+	tcp_conn_init_from_syn(eng, c, seg);
+	if (has_ack) {
+		ack_advance(eng, c, seg);
+		tcp_set_state(eng, c, DPT_ESTABLISHED);
+		eng->stats.conn_opened_active++;
+		c->flags |= TF_ACK_NOW;
+		tcp_event(eng, c, DPT_EV_CONNECTED, 0);
+		if (c->flags & TF_DEAD)
+			return;
+		seg->seq++;
+		seg->flags &= ~TH_SYN;
+		if (text_input(eng, c, seg, 0) == SEG_CONTINUE)
+			fin_input(eng, c, seg);
+		return;
+	}
+	/* Simultaneous open: answer with SYN,ACK from SYN_RECEIVED. */
+	tcp_set_state(eng, c, DPT_SYN_RECEIVED);
+	c->snd_nxt = c->iss;
+	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
+	tcp_output_mark(eng, c);
+}
+
+/* RFC 6191 (without timestamps): a SYN with a higher sequence number than
+ * the TIME_WAIT connection saw may start a new incarnation. */
+static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
+			    struct tcp_seg *seg)
+{
+	struct tcp_listener *l;
+
+	if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
+	    !seq_gt(seg->seq, c->rcv_nxt))
+		return false;
+	l = tcp_listener_find(eng, seg->ip->dst_addr, seg->th->dst_port);
+	if (l == NULL)
+		return false;
+	eng->stats.rx_syn_in_tw++;
+	tcp_conn_release(eng, c);
+	tcp_listen_input(eng, l, seg);
+	return true;
+}
+
+void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
+			 struct tcp_seg *seg)
+{
+	bool was_syn_rcvd;
+	uint32_t skip;
+
+	if (c->state == DPT_SYN_SENT) {
+		syn_sent_input(eng, c, seg);
+		return;
+	}
+	if (c->state == DPT_TIME_WAIT && time_wait_reuse(eng, c, seg))
+		return;
+	/* A retransmitted SYN in SYN_RECEIVED: our SYN,ACK was lost. */
+	if (c->state == DPT_SYN_RECEIVED && (seg->flags & TH_SYN) &&
+	    !(seg->flags & (TH_ACK | TH_RST)) && seg->seq == c->irs) {
+		c->snd_nxt = c->iss;
+		tcp_output_mark(eng, c);
+		return;
+	}
+	if (!seq_acceptable(c, seg, &skip)) {
+		eng->stats.rx_unacceptable++;
+		if (seg->flags & TH_RST) {
+			eng->stats.rx_rst_ignored++;
+			return;
+		}
+		if (c->state == DPT_TIME_WAIT && (seg->flags & TH_FIN))
+			tcp_enter_time_wait(eng, c);
+		tcp_send_ack(eng, c);
+		return;
+	}
+	if (seg->flags & TH_RST) {
+		rst_input(eng, c, seg);
+		return;
+	}
+	if (seg->flags & TH_SYN) {
+		/* RFC 5961 §4 (RFC 9293 §3.10.7.4 fourth): challenge ACK. */
+		eng->stats.rx_syn_challenged++;
+		challenge_ack(eng, c);
+		return;
+	}
+	if (!(seg->flags & TH_ACK))
+		return;
+	was_syn_rcvd = c->state == DPT_SYN_RECEIVED;
+	if (ack_input(eng, c, seg) == SEG_DONE)
+		return;
+	if (was_syn_rcvd && !(c->flags & TF_PASSIVE)) {
+		eng->stats.conn_opened_active++;
+		tcp_event(eng, c, DPT_EV_CONNECTED, 0);
+		if (c->flags & TF_DEAD)
+			return;
+	}
+	if (seg->th->tcp_flags & TH_URG)
+		eng->stats.rx_urg++;            /* sixth: URG ignored */
+	if (text_input(eng, c, seg, skip) == SEG_DONE)
+		return;
+	fin_input(eng, c, seg);
+}
+
+static void dispatch(struct tcp_engine *eng, struct tcp_conn *c,
+		     struct tcp_seg *seg)
+{
+	struct tcp_listener *l;
+
+	if (c != NULL) {
+		tcp_segment_arrives(eng, c, seg);
+		return;
+	}
+	l = tcp_listener_find(eng, seg->ip->dst_addr, seg->th->dst_port);
+	if (l != NULL) {
+		tcp_listen_input(eng, l, seg);
+		return;
+	}
+	eng->stats.rx_no_conn++;
+	tcp_send_rst_for(eng, seg);           /* §3.10.7.1: CLOSED */
+}
+
+static void input_chunk(struct tcp_engine *eng, struct rte_mbuf **pkts,
+			uint16_t n)
+{
+	struct tcp_seg segs[TCP_BURST_MAX];
+	struct tcp_tuple keys[TCP_BURST_MAX];
+	struct tcp_conn *conns[TCP_BURST_MAX];
+	uint32_t k = 0, i;
+	uint64_t gen;
+
+	for (i = 0; i < n; i++) {
+		struct tcp_seg *s = &segs[k];
+		if (parse_segment(eng, pkts[i], s) < 0) {
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		keys[k] = (struct tcp_tuple){
+			.lip = s->ip->dst_addr, .rip = s->ip->src_addr,
+			.lport = s->th->dst_port, .rport = s->th->src_port,
+		};
+		k++;
+	}
+	tcp_table_lookup_bulk(eng, keys, k, conns);
+	gen = eng->conn_gen;
+	for (i = 0; i < k; i++) {
+		struct tcp_conn *c = conns[i];
+		/* Earlier segments of this burst may have made or ended it. */
+		if ((c != NULL && (c->flags & TF_DEAD)) ||
+		    (c == NULL && eng->conn_gen != gen))
+			c = tcp_table_lookup(eng, &keys[i]);
+		dispatch(eng, c, &segs[i]);
+		if (segs[i].m != NULL)
+			rte_pktmbuf_free(segs[i].m);
+	}
+}
+
+void tcp_input_burst(struct tcp_engine *eng, struct rte_mbuf **pkts,
+		     uint16_t n, uint64_t now_us)
+{
+	uint16_t done = 0;
+
+	tcp_engine_enter(eng, now_us);
+	while (done < n) {
+		uint16_t k = RTE_MIN((uint16_t)(n - done), TCP_BURST_MAX);
+		input_chunk(eng, pkts + done, k);
+		done += k;
+	}
+	tcp_engine_leave(eng);
+}

@@ -1,0 +1,268 @@
+/* tcp_internal.h — the engine's private types: the TCB (struct tcp_conn),
+ * listeners, the per-core struct tcp_engine and a parsed segment. Only
+ * the engine's own files include this. */
+#ifndef TCP_INTERNAL_H
+#define TCP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <rte_hash.h>
+#include <rte_ip.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_tcp.h>
+
+#include "dpt.h"
+#include "tcp_engine.h"
+#include "tcp_seq.h"
+#include "tcp_stats.h"
+#include "tcp_timer.h"
+
+extern int tcp_logtype;
+#define TCP_LOG(level, ...) \
+	rte_log(RTE_LOG_##level, tcp_logtype, "dptcp: " __VA_ARGS__)
+
+#define TCP_BURST_MAX    64
+#define TCP_TXQ_MAX      64
+#define TCP_DEFAULT_MSS  536       /* RFC 9293 §3.7.1 when no MSS option */
+#define TCP_MAX_WIN      65535u    /* no window scaling yet */
+#define TCP_EPHEMERAL_LO 32768
+#define TCP_EPHEMERAL_HI 60999
+
+/* TCP header flags as on the wire. */
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+
+/* 4-tuple, network byte order; the connection table's key. */
+struct tcp_tuple {
+	uint32_t lip;
+	uint32_t rip;
+	uint16_t lport;
+	uint16_t rport;
+} __attribute__((packed));
+
+struct tcp_listen_key {
+	uint32_t ip;               /* network order, 0 = any */
+	uint16_t port;             /* network order */
+	uint16_t pad;
+};
+
+/* Options seen in a segment (RFC 9293 §3.2, RFC 7323, RFC 2018). */
+struct tcp_opts {
+	uint16_t mss;              /* 0 = absent */
+	uint8_t ws;                /* valid when has_ws */
+	bool has_ws;
+	bool sack_ok;
+	bool has_ts;
+	uint32_t ts_val, ts_ecr;
+};
+
+/* One segment under input processing (RFC 9293 SEG.* variables). */
+struct tcp_seg {
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	uint32_t seq, ack;
+	uint32_t len;              /* payload bytes (SYN/FIN not counted) */
+	uint32_t wnd;
+	uint16_t hdr_len;          /* IP + TCP header bytes before payload */
+	uint8_t flags;
+	struct tcp_opts opts;
+};
+
+enum tcp_timer_kind {
+	TCP_T_REXMIT,              /* retransmission / SYN / persist */
+	TCP_T_DELACK,
+	TCP_T_LINGER,              /* FIN_WAIT_2 timeout and 2*MSL */
+};
+
+/* conn->flags */
+#define TF_ACK_NOW      (1u << 0)  /* send an ACK in this flush */
+#define TF_DELACK       (1u << 1)  /* an ACK is owed; delack timer armed */
+#define TF_FIN_QUEUED   (1u << 2)  /* app shut the write side: FIN after data */
+#define TF_FIN_SENT     (1u << 3)
+#define TF_PASSIVE      (1u << 4)  /* created by a listener */
+#define TF_APP_CLOSED   (1u << 5)  /* dpt_close(): no more reading */
+#define TF_IN_OUTQ      (1u << 6)  /* on the engine's output list */
+#define TF_RTT_TIMING   (1u << 7)  /* rtt_seq is being timed */
+#define TF_WANT_WRITE   (1u << 8)  /* dpt_send fell short: WRITABLE owed */
+#define TF_DETACHED     (1u << 9)  /* app told CLOSED/RESET/ERROR; no events */
+#define TF_DEAD         (1u << 10) /* released; memory freed at end of batch */
+#define TF_PERSIST      (1u << 11) /* REXMIT timer is probing a zero window */
+#define TF_FORCE_1      (1u << 12) /* send one byte into a zero window */
+#define TF_ACCEPTQ      (1u << 13) /* on listener's accept queue */
+#define TF_RCVD_FIN     (1u << 14)
+#define TF_SYN_ACKED    (1u << 15)
+
+struct tcp_listener;
+
+/* A byte queue made of mbufs linked through m->next (each a single
+ * segment; the chain's pkt_len/nb_segs are not maintained). */
+struct tcp_mq {
+	struct rte_mbuf *head, *tail;
+	uint32_t bytes;
+};
+
+struct tcp_conn {
+	struct tcp_tuple tuple;
+	enum dpt_state state;
+	uint32_t flags;
+
+	/* Send sequence space (RFC 9293 §3.3.1). */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	uint32_t snd_mss;          /* effective: min(peer's, ours) */
+	uint32_t max_snd_wnd;      /* largest window the peer offered */
+	uint32_t cwnd, ssthresh;   /* RFC 5681 (Reno, until issue 6) */
+	/* Receive sequence space. */
+	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */
+	uint16_t unacked_segs;
+
+	/* RFC 6298. */
+	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t rtt_seq;
+	uint64_t rtt_start_us;
+	uint8_t retries;           /* consecutive expiries of TCP_T_REXMIT */
+
+	struct tcp_mq sndq;        /* data from snd_una on (seq sndq_seq) */
+	uint32_t sndq_seq;
+	struct tcp_mq rcvq;        /* in-order data the app has not read */
+	uint32_t snd_buf, rcv_buf;
+
+	struct tcp_timer t_rexmit, t_delack, t_linger;
+
+	struct tcp_listener *listener;     /* until accepted */
+	TAILQ_ENTRY(tcp_conn) lnode;       /* listener's syn/accept lists */
+	struct tcp_conn *out_next;         /* engine output list */
+	struct tcp_conn *dead_next;
+
+	dpt_event_fn fn;
+	void *user;
+	uint64_t retransmits;
+};
+
+TAILQ_HEAD(tcp_conn_list, tcp_conn);
+
+struct tcp_listener {
+	struct tcp_listen_key key;
+	uint32_t backlog;
+	uint32_t syn_count;
+	uint32_t accept_count;
+	struct tcp_conn_list syn_q;        /* SYN_RECEIVED children */
+	struct tcp_conn_list accept_q;     /* ESTABLISHED, not yet handed over */
+	bool accepting;
+	dpt_event_fn fn;
+	void *user;
+};
+
+struct tcp_engine {
+	struct tcp_config cfg;
+	uint32_t local_ip;                 /* network order */
+	uint16_t our_mss;
+	uint64_t now_us;
+	uint32_t ip_id;
+	bool tx_cksum_offload;
+
+	struct rte_mempool *pool;          /* packet mbufs */
+	struct rte_mempool *conn_pool;     /* struct tcp_conn */
+	struct rte_hash *conns;            /* tcp_tuple -> tcp_conn */
+	struct rte_hash *listeners;        /* tcp_listen_key -> tcp_listener */
+	uint32_t nconns;
+	uint64_t conn_gen;                 /* bumped by every alloc */
+	uint32_t nlisteners;
+	uint32_t state_count[DPT_STATE_COUNT];
+	uint16_t next_ephemeral;
+
+	struct tcp_wheel wheel;
+	struct tcp_conn *outq;             /* conns with output pending */
+	struct tcp_conn *dead;             /* released this batch */
+	unsigned int depth;                /* >0 while inside input/poll */
+
+	tcp_tx_fn tx;
+	void *tx_ctx;
+	struct rte_mbuf *txq[TCP_TXQ_MAX];
+	uint16_t ntx;
+
+	uint64_t isn_key[2];
+	struct tcp_stats stats;
+};
+
+/* tcp_engine.c */
+void tcp_set_state(struct tcp_engine *eng, struct tcp_conn *c,
+		   enum dpt_state s);
+struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
+				const struct tcp_tuple *t);
+void tcp_conn_release(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_event(struct tcp_engine *eng, struct tcp_conn *c,
+	       enum dpt_event ev, int err);
+void tcp_conn_finish(struct tcp_engine *eng, struct tcp_conn *c,
+		     enum dpt_event ev, int err);
+void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us);
+void tcp_engine_leave(struct tcp_engine *eng);
+uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms);
+uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us);
+void tcp_mq_free(struct tcp_mq *q);
+uint32_t tcp_rcv_window(const struct tcp_conn *c);
+
+/* tcp_table.c */
+int tcp_table_create(struct tcp_engine *eng, unsigned int id, int socket);
+void tcp_table_free(struct tcp_engine *eng);
+struct tcp_conn *tcp_table_lookup(struct tcp_engine *eng,
+				  const struct tcp_tuple *t);
+int tcp_table_add(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_table_del(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_table_lookup_bulk(struct tcp_engine *eng,
+			   const struct tcp_tuple *keys, uint32_t n,
+			   struct tcp_conn **out);
+
+/* tcp_listen.c */
+struct tcp_listener *tcp_listener_find(struct tcp_engine *eng,
+				       uint32_t ip, uint16_t port);
+void tcp_listen_input(struct tcp_engine *eng, struct tcp_listener *l,
+		      struct tcp_seg *seg);
+int tcp_listen_established(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_listen_detach(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_listen_deliver(struct tcp_engine *eng, struct tcp_listener *l);
+void tcp_listeners_free(struct tcp_engine *eng);
+
+/* tcp_input.c */
+void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
+			 struct tcp_seg *seg);
+void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
+			    const struct tcp_seg *seg);
+void tcp_rtt_sample(struct tcp_engine *eng, struct tcp_conn *c, uint32_t rtt_us);
+
+/* tcp_output.c */
+void tcp_output_mark(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_output_flush(struct tcp_engine *eng);
+void tcp_output(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_send_ack(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg);
+void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_tx_flush(struct tcp_engine *eng);
+void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_arm_rexmit(struct tcp_engine *eng, struct tcp_conn *c);
+uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
+			    const struct tcp_conn *c);
+
+/* tcp_isn.c */
+uint32_t tcp_isn(const struct tcp_engine *eng, const struct tcp_tuple *t);
+
+/* tcp_options.c */
+void tcp_parse_options(struct tcp_engine *eng, const uint8_t *p,
+		       uint32_t len, struct tcp_opts *o);
+uint32_t tcp_write_syn_options(const struct tcp_engine *eng, uint8_t *p);
+
+static inline bool tcp_synchronized(enum dpt_state s)
+{
+	return s >= DPT_ESTABLISHED && s <= DPT_TIME_WAIT;
+}
+
+#endif

@@ -1,0 +1,220 @@
+/* tcp_listen.c — listeners: the LISTEN state's segment processing
+ * (RFC 9293 §3.10.7.2), a bounded SYN queue (SYN_RECEIVED children) and a
+ * bounded accept queue (ESTABLISHED, not yet handed to the application). */
+#include <errno.h>
+
+#include <rte_malloc.h>
+
+#include "tcp_internal.h"
+
+static struct tcp_listen_key listen_key(uint32_t ip_be, uint16_t port_be)
+{
+	return (struct tcp_listen_key){ .ip = ip_be, .port = port_be };
+}
+
+static struct tcp_listener *lookup(struct tcp_engine *eng,
+				   const struct tcp_listen_key *k)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(eng->listeners, k, &data) < 0)
+		return NULL;
+	return data;
+}
+
+struct tcp_listener *tcp_listener_find(struct tcp_engine *eng,
+				       uint32_t ip, uint16_t port)
+{
+	struct tcp_listen_key k = listen_key(ip, port);
+	struct tcp_listener *l = lookup(eng, &k);
+
+	if (l == NULL && eng->nlisteners > 0) {
+		k.ip = 0;
+		l = lookup(eng, &k);
+	}
+	return l;
+}
+
+void tcp_listen_input(struct tcp_engine *eng, struct tcp_listener *l,
+		      struct tcp_seg *seg)
+{
+	struct tcp_tuple t;
+	struct tcp_conn *c;
+
+	if (seg->flags & TH_RST)
+		return;
+	if (seg->flags & TH_ACK) {
+		tcp_send_rst_for(eng, seg);
+		return;
+	}
+	if (!(seg->flags & TH_SYN))
+		return;
+	if (l->syn_count >= eng->cfg.syn_backlog ||
+	    l->accept_count >= l->backlog) {
+		/* Dropped, not refused: the client retries (as Linux). */
+		eng->stats.listen_overflow++;
+		return;
+	}
+	t = (struct tcp_tuple){
+		.lip = seg->ip->dst_addr, .rip = seg->ip->src_addr,
+		.lport = seg->th->dst_port, .rport = seg->th->src_port,
+	};
+	c = tcp_conn_alloc(eng, &t);
+	if (c == NULL)
+		return;                 /* counted conn_limit */
+	c->flags |= TF_PASSIVE;
+	c->listener = l;
+	TAILQ_INSERT_TAIL(&l->syn_q, c, lnode);
+	l->syn_count++;
+	tcp_conn_init_from_syn(eng, c, seg);
+	tcp_set_state(eng, c, DPT_SYN_RECEIVED);
+	tcp_output_mark(eng, c);       /* SYN,ACK */
+}
+
+/* Hands every queued connection to the application, oldest first. */
+void tcp_listen_deliver(struct tcp_engine *eng, struct tcp_listener *l)
+{
+	struct tcp_conn *c;
+
+	while (l->accepting && (c = TAILQ_FIRST(&l->accept_q)) != NULL) {
+		TAILQ_REMOVE(&l->accept_q, c, lnode);
+		l->accept_count--;
+		c->listener = NULL;
+		c->flags &= ~TF_ACCEPTQ;
+		c->fn = l->fn;
+		c->user = l->user;
+		tcp_event(eng, c, DPT_EV_ACCEPTED, 0);
+		if (!(c->flags & TF_DEAD) && c->rcvq.bytes > 0)
+			tcp_event(eng, c, DPT_EV_READABLE, 0);
+		if (!(c->flags & TF_DEAD) && (c->flags & TF_RCVD_FIN))
+			tcp_event(eng, c, DPT_EV_PEER_CLOSED, 0);
+	}
+}
+
+/* SYN_RECEIVED -> ESTABLISHED for a passive open: move to the accept queue
+ * or refuse (the caller drops the ACK; the SYN,ACK will be retransmitted). */
+int tcp_listen_established(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct tcp_listener *l = c->listener;
+
+	if (l->accept_count >= l->backlog) {
+		eng->stats.accept_overflow++;
+		return -ENOSPC;
+	}
+	TAILQ_REMOVE(&l->syn_q, c, lnode);
+	l->syn_count--;
+	TAILQ_INSERT_TAIL(&l->accept_q, c, lnode);
+	l->accept_count++;
+	c->flags |= TF_ACCEPTQ;
+	tcp_set_state(eng, c, DPT_ESTABLISHED);
+	eng->stats.conn_opened_passive++;
+	tcp_listen_deliver(eng, l);
+	return 0;
+}
+
+void tcp_listen_detach(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct tcp_listener *l = c->listener;
+
+	if (l == NULL)
+		return;
+	TAILQ_REMOVE(c->flags & TF_ACCEPTQ ? &l->accept_q : &l->syn_q, c,
+		     lnode);
+	if (c->flags & TF_ACCEPTQ)
+		l->accept_count--;
+	else
+		l->syn_count--;
+	c->flags &= ~TF_ACCEPTQ;
+	c->listener = NULL;
+}
+
+static void reset_children(struct tcp_engine *eng, struct tcp_listener *l)
+{
+	struct tcp_conn *c;
+
+	while ((c = TAILQ_FIRST(&l->syn_q)) != NULL ||
+	       (c = TAILQ_FIRST(&l->accept_q)) != NULL) {
+		tcp_send_rst_conn(eng, c);
+		tcp_conn_release(eng, c);
+	}
+}
+
+int dpt_listen(struct tcp_engine *eng, uint32_t ip, uint16_t port,
+	       int backlog, dpt_event_fn fn, void *user)
+{
+	struct tcp_listen_key k;
+	struct tcp_listener *l;
+
+	if (port == 0 || fn == NULL || backlog < 0)
+		return -EINVAL;
+	if (ip != 0 && rte_cpu_to_be_32(ip) != eng->local_ip)
+		return -EADDRNOTAVAIL;
+	k = listen_key(rte_cpu_to_be_32(ip), rte_cpu_to_be_16(port));
+	if (lookup(eng, &k) != NULL)
+		return -EADDRINUSE;
+	l = rte_zmalloc("tcp_listener", sizeof(*l), 0);
+	if (l == NULL)
+		return -ENOMEM;
+	l->key = k;
+	l->backlog = backlog ? (uint32_t)backlog : eng->cfg.backlog;
+	l->fn = fn;
+	l->user = user;
+	l->accepting = true;
+	TAILQ_INIT(&l->syn_q);
+	TAILQ_INIT(&l->accept_q);
+	if (rte_hash_add_key_data(eng->listeners, &k, l) < 0) {
+		rte_free(l);
+		return -ENOMEM;
+	}
+	eng->nlisteners++;
+	return 0;
+}
+
+static struct tcp_listener *find_exact(struct tcp_engine *eng, uint32_t ip,
+				       uint16_t port)
+{
+	struct tcp_listen_key k = listen_key(rte_cpu_to_be_32(ip),
+					     rte_cpu_to_be_16(port));
+	return lookup(eng, &k);
+}
+
+int dpt_unlisten(struct tcp_engine *eng, uint32_t ip, uint16_t port)
+{
+	struct tcp_listener *l = find_exact(eng, ip, port);
+
+	if (l == NULL)
+		return -ENOENT;
+	tcp_engine_enter(eng, eng->now_us);
+	reset_children(eng, l);
+	rte_hash_del_key(eng->listeners, &l->key);
+	eng->nlisteners--;
+	rte_free(l);
+	tcp_engine_leave(eng);
+	return 0;
+}
+
+int dpt_listen_set_accepting(struct tcp_engine *eng, uint32_t ip,
+			     uint16_t port, int on)
+{
+	struct tcp_listener *l = find_exact(eng, ip, port);
+
+	if (l == NULL)
+		return -ENOENT;
+	l->accepting = on != 0;
+	tcp_engine_enter(eng, eng->now_us);
+	tcp_listen_deliver(eng, l);
+	tcp_engine_leave(eng);
+	return 0;
+}
+
+void tcp_listeners_free(struct tcp_engine *eng)
+{
+	const void *key;
+	void *data;
+	uint32_t iter = 0;
+
+	while (rte_hash_iterate(eng->listeners, &key, &data, &iter) >= 0)
+		rte_free(data);
+	rte_hash_reset(eng->listeners);
+	eng->nlisteners = 0;
+}

@@ -1,0 +1,383 @@
+/* tcp_output.c — what to send: SYN/SYN-ACK, data within the peer's window
+ * and cwnd, FIN after the data, pure ACKs (at most one per connection per
+ * batch), RSTs, retransmission on timeout (RFC 6298) and zero-window
+ * probes. Builds IPv4+TCP packets and batches them for the dataplane. */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_internal.h"
+
+void tcp_output_mark(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->flags & (TF_IN_OUTQ | TF_DEAD))
+		return;
+	c->flags |= TF_IN_OUTQ;
+	c->out_next = eng->outq;
+	eng->outq = c;
+}
+
+void tcp_output_flush(struct tcp_engine *eng)
+{
+	while (eng->outq != NULL) {
+		struct tcp_conn *c = eng->outq;
+		eng->outq = c->out_next;
+		c->flags &= ~TF_IN_OUTQ;
+		if (!(c->flags & TF_DEAD))
+			tcp_output(eng, c);
+	}
+}
+
+void tcp_tx_flush(struct tcp_engine *eng)
+{
+	uint16_t n = eng->ntx, sent;
+
+	if (n == 0)
+		return;
+	eng->ntx = 0;
+	sent = eng->tx(eng->tx_ctx, eng->txq, n);
+	if (sent < n) {
+		eng->stats.tx_drop += n - sent;
+		rte_pktmbuf_free_bulk(&eng->txq[sent], n - sent);
+	}
+}
+
+static void tx_enqueue(struct tcp_engine *eng, struct rte_mbuf *m)
+{
+	eng->txq[eng->ntx++] = m;
+	if (eng->ntx == TCP_TXQ_MAX)
+		tcp_tx_flush(eng);
+}
+
+/* Copies len bytes at byte offset off of q into dst. */
+static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
+		    uint32_t len)
+{
+	const struct rte_mbuf *m = q->head;
+
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	while (len > 0 && m != NULL) {
+		uint32_t n = RTE_MIN(len, (uint32_t)m->data_len - off);
+		memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
+		dst += n;
+		len -= n;
+		off = 0;
+		m = m->next;
+	}
+}
+
+uint32_t tcp_rcv_window(const struct tcp_conn *c)
+{
+	uint32_t free_bytes = c->rcv_buf > c->rcvq.bytes ?
+			      c->rcv_buf - c->rcvq.bytes : 0;
+	uint32_t promised = seq_gt(c->rcv_adv, c->rcv_nxt) ?
+			    c->rcv_adv - c->rcv_nxt : 0;
+
+	/* Never shrink a window already offered (RFC 9293 §3.8.6). */
+	return RTE_MIN(RTE_MAX(free_bytes, promised), TCP_MAX_WIN);
+}
+
+struct seg_spec {
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t wnd;
+	bool syn_opts;
+	const struct tcp_mq *data;   /* payload source, or NULL */
+	uint32_t data_off, len;
+};
+
+/* Builds one IPv4+TCP packet for tuple t and queues it for transmission. */
+static int emit(struct tcp_engine *eng, const struct tcp_tuple *t,
+		const struct seg_spec *s)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(eng->pool);
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	uint32_t optlen = 0, hlen;
+	uint8_t opts[40];
+
+	if (m == NULL) {
+		eng->stats.tx_nombuf++;
+		return -ENOBUFS;
+	}
+	if (s->syn_opts)
+		optlen = tcp_write_syn_options(eng, opts);
+	hlen = sizeof(*ip) + sizeof(*th) + optlen;
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, hlen + s->len);
+	if (ip == NULL) {
+		rte_pktmbuf_free(m);
+		eng->stats.tx_nombuf++;
+		return -ENOBUFS;
+	}
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(hlen + s->len));
+	ip->packet_id = rte_cpu_to_be_16((uint16_t)eng->ip_id++);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = t->lip;
+	ip->dst_addr = t->rip;
+	th->src_port = t->lport;
+	th->dst_port = t->rport;
+	th->sent_seq = rte_cpu_to_be_32(s->seq);
+	th->recv_ack = rte_cpu_to_be_32(s->ack);
+	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+	th->tcp_flags = s->flags;
+	th->rx_win = rte_cpu_to_be_16(s->wnd);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	if (optlen)
+		memcpy(th + 1, opts, optlen);
+	if (s->len)
+		mq_copy(s->data, s->data_off, (uint8_t *)ip + hlen, s->len);
+
+	m->l2_len = 0;
+	m->l3_len = sizeof(*ip);
+	m->l4_len = (uint16_t)(sizeof(*th) + optlen);
+	if (eng->tx_cksum_offload) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+			       RTE_MBUF_F_TX_TCP_CKSUM;
+		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	}
+	eng->stats.tx_segs++;
+	eng->stats.tx_bytes += s->len;
+	tx_enqueue(eng, m);
+	return 0;
+}
+
+/* Every segment we send on a connection carries the current ACK and
+ * window, so sending one settles any ACK we owed. */
+static int conn_emit(struct tcp_engine *eng, struct tcp_conn *c,
+		     struct seg_spec *s)
+{
+	uint32_t wnd = tcp_rcv_window(c);
+
+	s->wnd = (uint16_t)wnd;
+	if (c->state != DPT_SYN_SENT || (s->flags & TH_ACK)) {
+		s->ack = c->rcv_nxt;
+		s->flags |= TH_ACK;
+	}
+	if (emit(eng, &c->tuple, s) < 0)
+		return -ENOBUFS;
+	c->rcv_adv = c->rcv_nxt + wnd;
+	c->flags &= ~(TF_ACK_NOW | TF_DELACK);
+	c->unacked_segs = 0;
+	tcp_timer_stop(&eng->wheel, &c->t_delack);
+	return 0;
+}
+
+uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
+			    const struct tcp_conn *c)
+{
+	uint64_t rto = (uint64_t)c->rto_us << RTE_MIN(c->retries, 20);
+
+	return (uint32_t)RTE_MIN(rto, (uint64_t)eng->cfg.rto_max_ms * 1000);
+}
+
+void tcp_arm_rexmit(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	tcp_timer_arm(&eng->wheel, &c->t_rexmit,
+		      tcp_us_to_tick(eng, eng->now_us +
+					  tcp_rto_backed_off(eng, c)) + 1);
+}
+
+static void start_rtt(struct tcp_engine *eng, struct tcp_conn *c, uint32_t seq)
+{
+	if (!(c->flags & TF_RTT_TIMING) && seq == c->snd_max) {
+		c->flags |= TF_RTT_TIMING;
+		c->rtt_seq = seq;
+		c->rtt_start_us = eng->now_us;
+	}
+}
+
+/* SYN (SYN_SENT) or SYN-ACK (passive / simultaneous open), RFC 9293 §3.5. */
+static bool send_syn(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct seg_spec s = {
+		.seq = c->iss,
+		.flags = TH_SYN | (c->state == DPT_SYN_SENT ? 0 : TH_ACK),
+		.syn_opts = true,
+	};
+
+	start_rtt(eng, c, c->iss);
+	if (conn_emit(eng, c, &s) < 0)
+		return false;
+	c->snd_nxt = c->iss + 1;
+	return true;
+}
+
+/* Sends data and FIN from snd_nxt as far as window and cwnd allow. */
+static bool send_data(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
+	uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd);
+	uint32_t wnd_end = c->snd_una + wnd;
+	bool sent = false;
+
+	for (;;) {
+		uint32_t seq = c->snd_nxt;
+		uint32_t avail = seq_lt(seq, data_end) ? data_end - seq : 0;
+		uint32_t usable = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
+		uint32_t len = RTE_MIN(RTE_MIN(avail, usable), c->snd_mss);
+		struct seg_spec s = { .seq = seq, .data = &c->sndq,
+				      .data_off = seq - c->sndq_seq };
+		bool fin;
+
+		if (avail > 0 && len == 0)
+			break;                  /* window closed */
+		fin = (c->flags & TF_FIN_QUEUED) && seq + len == data_end;
+		if (len == 0 && !fin)
+			break;
+		s.len = len;
+		s.flags = (uint8_t)((fin ? TH_FIN : 0) |
+				    (len && seq + len == data_end ? TH_PSH : 0));
+		start_rtt(eng, c, seq);
+		if (conn_emit(eng, c, &s) < 0)
+			break;
+		if (seq_lt(seq, c->snd_max))
+			eng->stats.retransmits++;
+		c->snd_nxt = seq + len + (fin ? 1 : 0);
+		if (fin)
+			c->flags |= TF_FIN_SENT;
+		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+		sent = true;
+		if (fin)
+			break;
+	}
+	return sent;
+}
+
+void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	bool sent = false;
+
+	if (c->state == DPT_CLOSED || c->state == DPT_LISTEN)
+		return;
+	if (!(c->flags & TF_SYN_ACKED)) {
+		if (c->snd_nxt == c->iss)
+			sent = send_syn(eng, c);
+	} else if (c->state != DPT_TIME_WAIT) {
+		sent = send_data(eng, c);
+	}
+	if (!sent && (c->flags & TF_ACK_NOW) && c->state != DPT_SYN_SENT) {
+		struct seg_spec s = { .seq = c->snd_nxt };
+		conn_emit(eng, c, &s);
+	}
+	c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+
+	if (c->snd_max != c->snd_una) {
+		if (!tcp_timer_armed(&c->t_rexmit) || (c->flags & TF_PERSIST)) {
+			c->flags &= ~TF_PERSIST;
+			tcp_arm_rexmit(eng, c);
+		}
+	} else if (c->snd_wnd == 0 && c->sndq.bytes > 0 &&
+		   !tcp_timer_armed(&c->t_rexmit)) {
+		/* RFC 9293 §3.8.6.1: probe a zero window. */
+		c->flags |= TF_PERSIST;
+		tcp_arm_rexmit(eng, c);
+	}
+}
+
+void tcp_send_ack(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	c->flags |= TF_ACK_NOW;
+	tcp_output_mark(eng, c);
+}
+
+/* RFC 9293 §3.10.7.1: the reply to a segment that has no connection. */
+void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg)
+{
+	struct tcp_tuple t = {
+		.lip = seg->ip->dst_addr, .rip = seg->ip->src_addr,
+		.lport = seg->th->dst_port, .rport = seg->th->src_port,
+	};
+	struct seg_spec s = { 0 };
+
+	if (seg->flags & TH_RST)
+		return;
+	if (seg->flags & TH_ACK) {
+		s.seq = seg->ack;
+		s.flags = TH_RST;
+	} else {
+		s.ack = seg->seq + seg->len + !!(seg->flags & TH_SYN) +
+			!!(seg->flags & TH_FIN);
+		s.flags = TH_RST | TH_ACK;
+	}
+	if (emit(eng, &t, &s) == 0)
+		eng->stats.tx_rst++;
+}
+
+/* Abort: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), with the ACK as Linux. */
+void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct seg_spec s = {
+		.seq = c->snd_nxt, .ack = c->rcv_nxt, .flags = TH_RST | TH_ACK,
+	};
+
+	if (c->state == DPT_SYN_SENT || c->state == DPT_CLOSED ||
+	    c->state == DPT_TIME_WAIT)
+		return;
+	if (emit(eng, &c->tuple, &s) == 0)
+		eng->stats.tx_rst++;
+}
+
+static void persist_probe(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	/* An old sequence number draws an ACK with the current window. */
+	struct seg_spec s = { .seq = c->snd_una - 1 };
+
+	conn_emit(eng, c, &s);
+	if (c->retries < 30)
+		c->retries++;
+	c->flags |= TF_PERSIST;
+	tcp_arm_rexmit(eng, c);
+}
+
+/* RFC 6298 §5: on expiry retransmit the earliest unacknowledged segment,
+ * back off the timer, and give up after the configured retries. */
+void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	uint32_t limit, flight;
+
+	if (c->flags & TF_PERSIST) {
+		persist_probe(eng, c);
+		return;
+	}
+	if (c->snd_max == c->snd_una)
+		return;
+	eng->stats.rto_expired++;
+	limit = c->state == DPT_SYN_SENT ? eng->cfg.syn_retries :
+		c->state == DPT_SYN_RECEIVED ? eng->cfg.synack_retries :
+		eng->cfg.data_retries;
+	if (c->retries >= limit) {
+		eng->stats.conn_timeout++;
+		if (c->state == DPT_SYN_RECEIVED && (c->flags & TF_PASSIVE)) {
+			tcp_conn_release(eng, c);   /* back to LISTEN */
+			return;
+		}
+		tcp_send_rst_conn(eng, c);
+		tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
+		return;
+	}
+	c->retries++;
+	c->retransmits++;
+	flight = c->snd_max - c->snd_una;
+	c->ssthresh = RTE_MAX(flight / 2, 2 * c->snd_mss);
+	c->cwnd = c->snd_mss;
+	c->flags &= ~TF_RTT_TIMING;      /* Karn: no sample from a retransmit */
+	c->snd_nxt = c->snd_una;
+	if (!(c->flags & TF_SYN_ACKED))
+		c->snd_nxt = c->iss;
+	if (!(c->flags & TF_SYN_ACKED))
+		eng->stats.retransmits++;
+	tcp_arm_rexmit(eng, c);
+	tcp_output_mark(eng, c);
+}

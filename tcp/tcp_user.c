@@ -1,0 +1,272 @@
+/* tcp_user.c — the application's calls (RFC 9293 §3.10.1-§3.10.6: OPEN,
+ * SEND, RECEIVE, CLOSE, ABORT, STATUS) on the engine's own core. Output
+ * they cause is sent at the end of the current batch, or at once when
+ * called between batches. */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_internal.h"
+
+/* Called outside input/poll: send now rather than at the next poll. */
+static void kick(struct tcp_engine *eng)
+{
+	if (eng->depth == 0) {
+		tcp_engine_enter(eng, eng->now_us);
+		tcp_engine_leave(eng);
+	}
+}
+
+static int pick_port(struct tcp_engine *eng, struct tcp_tuple *t)
+{
+	uint32_t range = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1, i;
+
+	for (i = 0; i < range; i++) {
+		uint16_t p = eng->next_ephemeral++;
+		if (eng->next_ephemeral > TCP_EPHEMERAL_HI)
+			eng->next_ephemeral = TCP_EPHEMERAL_LO;
+		t->lport = rte_cpu_to_be_16(p);
+		if (tcp_table_lookup(eng, t) == NULL)
+			return 0;        /* also skips tuples in TIME_WAIT */
+	}
+	return -EADDRNOTAVAIL;
+}
+
+int dpt_connect(struct tcp_engine *eng, uint32_t ip, uint16_t port,
+		uint16_t lport, dpt_event_fn fn, void *user,
+		struct tcp_conn **out)
+{
+	struct tcp_tuple t = {
+		.lip = eng->local_ip, .rip = rte_cpu_to_be_32(ip),
+		.rport = rte_cpu_to_be_16(port),
+	};
+	struct tcp_conn *c;
+	int rc;
+
+	if (ip == 0 || port == 0 || fn == NULL || out == NULL)
+		return -EINVAL;
+	if (lport != 0) {
+		t.lport = rte_cpu_to_be_16(lport);
+		if (tcp_table_lookup(eng, &t) != NULL)
+			return -EADDRINUSE;
+	} else if ((rc = pick_port(eng, &t)) < 0) {
+		return rc;
+	}
+	c = tcp_conn_alloc(eng, &t);
+	if (c == NULL)
+		return -ENOBUFS;
+	c->fn = fn;
+	c->user = user;
+	c->snd_mss = eng->our_mss;
+	tcp_set_state(eng, c, DPT_SYN_SENT);
+	tcp_output_mark(eng, c);
+	*out = c;
+	kick(eng);
+	return 0;
+}
+
+static bool can_send(const struct tcp_conn *c)
+{
+	return (c->state == DPT_ESTABLISHED || c->state == DPT_CLOSE_WAIT) &&
+	       !(c->flags & TF_FIN_QUEUED);
+}
+
+ssize_t dpt_send(struct tcp_engine *eng, struct tcp_conn *c, const void *buf,
+		 size_t len)
+{
+	const uint8_t *src = buf;
+	size_t done = 0;
+
+	if (c->state == DPT_SYN_SENT || c->state == DPT_SYN_RECEIVED)
+		return -ENOTCONN;
+	if (!can_send(c))
+		return -EPIPE;
+	while (done < len && c->sndq.bytes < c->snd_buf) {
+		struct rte_mbuf *m = c->sndq.tail;
+		size_t n;
+
+		if (m == NULL || rte_pktmbuf_tailroom(m) == 0) {
+			m = rte_pktmbuf_alloc(eng->pool);
+			if (m == NULL) {
+				eng->stats.tx_nombuf++;
+				break;
+			}
+			m->data_off = 0;
+			if (c->sndq.tail == NULL)
+				c->sndq.head = m;
+			else
+				c->sndq.tail->next = m;
+			c->sndq.tail = m;
+		}
+		n = RTE_MIN(len - done, (size_t)rte_pktmbuf_tailroom(m));
+		n = RTE_MIN(n, (size_t)(c->snd_buf - c->sndq.bytes));
+		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
+		       src + done, n);
+		m->data_len = (uint16_t)(m->data_len + n);
+		m->pkt_len = m->data_len;
+		c->sndq.bytes += (uint32_t)n;
+		done += n;
+	}
+	if (done < len)
+		c->flags |= TF_WANT_WRITE;
+	if (done == 0)
+		return c->sndq.bytes < c->snd_buf ? -ENOBUFS : -EAGAIN;
+	tcp_output_mark(eng, c);
+	kick(eng);
+	return (ssize_t)done;
+}
+
+/* After the application read: re-open the window (RFC 9293 §3.8.6.2.2,
+ * the receiver's SWS rule: only when it grew by min(buffer/2, 2 MSS)). */
+static void window_update(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ?
+		       c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t now = tcp_rcv_window(c);
+
+	if (now - adv >= RTE_MIN(c->rcv_buf / 2, 2u * eng->our_mss)) {
+		c->flags |= TF_ACK_NOW;
+		tcp_output_mark(eng, c);
+		kick(eng);
+	}
+}
+
+ssize_t dpt_recv(struct tcp_engine *eng, struct tcp_conn *c, void *buf,
+		 size_t len)
+{
+	uint8_t *dst = buf;
+	size_t done = 0;
+
+	if (c->rcvq.bytes == 0) {
+		if (c->flags & TF_RCVD_FIN)
+			return 0;
+		if (c->state == DPT_SYN_SENT || c->state == DPT_SYN_RECEIVED)
+			return -ENOTCONN;
+		if (c->state == DPT_CLOSED)
+			return 0;
+		return -EAGAIN;
+	}
+	while (done < len && c->rcvq.head != NULL) {
+		struct rte_mbuf *m = c->rcvq.head;
+		size_t n = RTE_MIN(len - done, (size_t)m->data_len);
+
+		memcpy(dst + done, rte_pktmbuf_mtod(m, uint8_t *), n);
+		done += n;
+		if (n < m->data_len) {
+			rte_pktmbuf_adj(m, (uint16_t)n);
+			break;
+		}
+		c->rcvq.head = m->next;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+	}
+	if (c->rcvq.head == NULL)
+		c->rcvq.tail = NULL;
+	c->rcvq.bytes -= (uint32_t)done;
+	window_update(eng, c);
+	return (ssize_t)done;
+}
+
+size_t dpt_readable(const struct tcp_conn *c)
+{
+	return c->rcvq.bytes;
+}
+
+size_t dpt_writable(const struct tcp_conn *c)
+{
+	return can_send(c) ? c->snd_buf - c->sndq.bytes : 0;
+}
+
+/* Queues our FIN after the data (RFC 9293 §3.10.4). */
+static int queue_fin(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	switch (c->state) {
+	case DPT_SYN_RECEIVED:
+	case DPT_ESTABLISHED:
+		tcp_set_state(eng, c, DPT_FIN_WAIT_1);
+		break;
+	case DPT_CLOSE_WAIT:
+		tcp_set_state(eng, c, DPT_LAST_ACK);
+		break;
+	default:
+		return 0;                  /* FIN already queued */
+	}
+	c->flags |= TF_FIN_QUEUED;
+	tcp_output_mark(eng, c);
+	return 0;
+}
+
+int dpt_shutdown(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->state == DPT_SYN_SENT)
+		return -ENOTCONN;
+	queue_fin(eng, c);
+	kick(eng);
+	return 0;
+}
+
+int dpt_close(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->flags & (TF_APP_CLOSED | TF_DETACHED))
+		return -EBADF;
+	c->flags |= TF_APP_CLOSED;
+	tcp_engine_enter(eng, eng->now_us);
+	if (c->state == DPT_SYN_SENT) {
+		tcp_conn_finish(eng, c, DPT_EV_CLOSED, 0);
+	} else if (c->rcvq.bytes > 0) {
+		/* Unread data is lost: tell the peer (RFC 2525 §2.17). */
+		tcp_send_rst_conn(eng, c);
+		tcp_conn_finish(eng, c, DPT_EV_CLOSED, 0);
+	} else {
+		queue_fin(eng, c);
+		if (c->state == DPT_FIN_WAIT_2 && eng->cfg.fin_wait2_ms)
+			tcp_timer_arm(&eng->wheel, &c->t_linger,
+				tcp_us_to_tick(eng, eng->now_us) +
+				tcp_ms_to_tick(eng, eng->cfg.fin_wait2_ms));
+	}
+	tcp_engine_leave(eng);
+	return 0;
+}
+
+int dpt_abort(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->flags & TF_DEAD)
+		return -EBADF;
+	c->flags |= TF_DETACHED;
+	tcp_engine_enter(eng, eng->now_us);
+	tcp_send_rst_conn(eng, c);
+	tcp_conn_release(eng, c);
+	tcp_engine_leave(eng);
+	return 0;
+}
+
+void dpt_set_user(struct tcp_conn *c, void *user)
+{
+	c->user = user;
+}
+
+void *dpt_get_user(const struct tcp_conn *c)
+{
+	return c->user;
+}
+
+enum dpt_state dpt_conn_state(const struct tcp_conn *c)
+{
+	return c->state;
+}
+
+void dpt_conn_info(const struct tcp_conn *c, struct dpt_conn_info *out)
+{
+	*out = (struct dpt_conn_info){
+		.local_ip = rte_be_to_cpu_32(c->tuple.lip),
+		.remote_ip = rte_be_to_cpu_32(c->tuple.rip),
+		.local_port = rte_be_to_cpu_16(c->tuple.lport),
+		.remote_port = rte_be_to_cpu_16(c->tuple.rport),
+		.state = c->state,
+		.snd_una = c->snd_una, .snd_nxt = c->snd_nxt,
+		.snd_wnd = c->snd_wnd, .rcv_nxt = c->rcv_nxt,
+		.rcv_wnd = tcp_rcv_window(c), .mss = c->snd_mss,
+		.srtt_us = c->srtt_us, .rto_us = c->rto_us,
+		.retransmits = c->retransmits,
+		.snd_queued = c->sndq.bytes, .rcv_queued = c->rcvq.bytes,
+	};
+}
