@@ -129,8 +129,7 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		rte_errno = err;
 		return NULL;
 	}
-	eng->now_us = tcp_clock_us();
-	tcp_wheel_init(&eng->wheel, tcp_us_to_tick(eng, eng->now_us));
+	tcp_wheel_init(&eng->wheel, 0);
 	return eng;
 }
 
@@ -262,6 +261,7 @@ void tcp_conn_finish(struct tcp_engine *eng, struct tcp_conn *c,
 {
 	if (ev == DPT_EV_RESET)
 		eng->stats.conn_reset++;
+	tcp_set_state(eng, c, DPT_CLOSED);
 	tcp_event(eng, c, ev, err);
 	tcp_conn_release(eng, c);
 }
@@ -311,9 +311,19 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 	}
 }
 
+/* The engine keeps time from the first clock value it is given, so any
+ * monotonic clock works (the TSC, or a test's virtual time); calls made
+ * before that act at time 0. */
 void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us)
 {
-	if (eng->depth++ == 0 && (int64_t)(now_us - eng->now_us) > 0)
+	if (eng->depth++ != 0)
+		return;
+	if (!eng->clock_started) {
+		eng->clock_started = true;
+		eng->clock_origin = now_us;
+	}
+	now_us -= eng->clock_origin;
+	if ((int64_t)(now_us - eng->now_us) > 0)
 		eng->now_us = now_us;
 }
 

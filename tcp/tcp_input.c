@@ -103,8 +103,21 @@ void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
 	set_peer_mss(eng, c, seg);
 }
 
+/* RFC 5961 §7: at most TCP_CHALLENGE_ACK_PER_S challenge ACKs a second
+ * per engine, so that blind attackers cannot use us as an amplifier. */
 static void challenge_ack(struct tcp_engine *eng, struct tcp_conn *c)
 {
+	uint64_t sec = eng->now_us / 1000000;
+
+	if (sec != eng->challenge_sec) {
+		eng->challenge_sec = sec;
+		eng->challenge_count = 0;
+	}
+	if (eng->challenge_count >= TCP_CHALLENGE_ACK_PER_S) {
+		eng->stats.challenge_ack_limited++;
+		return;
+	}
+	eng->challenge_count++;
 	eng->stats.tx_challenge_ack++;
 	tcp_send_ack(eng, c);
 }

@@ -29,6 +29,7 @@ extern int tcp_logtype;
 #define TCP_TXQ_MAX      64
 #define TCP_DEFAULT_MSS  536       /* RFC 9293 §3.7.1 when no MSS option */
 #define TCP_MAX_WIN      65535u    /* no window scaling yet */
+#define TCP_CHALLENGE_ACK_PER_S 1000
 #define TCP_EPHEMERAL_LO 32768
 #define TCP_EPHEMERAL_HI 60999
 
@@ -165,7 +166,9 @@ struct tcp_engine {
 	struct tcp_config cfg;
 	uint32_t local_ip;                 /* network order */
 	uint16_t our_mss;
-	uint64_t now_us;
+	uint64_t now_us;                   /* since clock_origin */
+	uint64_t clock_origin;             /* caller's time at the first batch */
+	bool clock_started;
 	uint32_t ip_id;
 	bool tx_cksum_offload;
 
@@ -190,6 +193,8 @@ struct tcp_engine {
 	uint16_t ntx;
 
 	uint64_t isn_key[2];
+	uint64_t challenge_sec;
+	uint32_t challenge_count;
 	struct tcp_stats stats;
 };
 
@@ -206,6 +211,8 @@ void tcp_conn_finish(struct tcp_engine *eng, struct tcp_conn *c,
 void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us);
 void tcp_engine_leave(struct tcp_engine *eng);
+/* An application call opens a batch at the engine's current time. */
+static inline void tcp_api_enter(struct tcp_engine *eng) { eng->depth++; }
 uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms);
 uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us);
 void tcp_mq_free(struct tcp_mq *q);

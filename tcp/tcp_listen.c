@@ -184,7 +184,7 @@ int dpt_unlisten(struct tcp_engine *eng, uint32_t ip, uint16_t port)
 
 	if (l == NULL)
 		return -ENOENT;
-	tcp_engine_enter(eng, eng->now_us);
+	tcp_api_enter(eng);
 	reset_children(eng, l);
 	rte_hash_del_key(eng->listeners, &l->key);
 	eng->nlisteners--;
@@ -201,7 +201,7 @@ int dpt_listen_set_accepting(struct tcp_engine *eng, uint32_t ip,
 	if (l == NULL)
 		return -ENOENT;
 	l->accepting = on != 0;
-	tcp_engine_enter(eng, eng->now_us);
+	tcp_api_enter(eng);
 	tcp_listen_deliver(eng, l);
 	tcp_engine_leave(eng);
 	return 0;

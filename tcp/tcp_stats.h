@@ -28,6 +28,7 @@
 	X(rx_syn_in_tw)       /* SYN reused a TIME_WAIT tuple (RFC 6191) */    \
 	X(tx_rst)             /* RSTs sent */                                  \
 	X(tx_challenge_ack)   /* challenge ACKs sent (RFC 5961) */             \
+	X(challenge_ack_limited) /* challenge ACK suppressed (RFC 5961 §7) */  \
 	X(tx_nombuf)          /* drop: mbuf pool empty when transmitting */    \
 	X(tx_drop)            /* drop: transmit function refused */            \
 	X(retransmits)        /* segments retransmitted on RTO */              \

@@ -11,7 +11,7 @@
 static void kick(struct tcp_engine *eng)
 {
 	if (eng->depth == 0) {
-		tcp_engine_enter(eng, eng->now_us);
+		tcp_api_enter(eng);
 		tcp_engine_leave(eng);
 	}
 }
@@ -209,7 +209,7 @@ int dpt_close(struct tcp_engine *eng, struct tcp_conn *c)
 	if (c->flags & (TF_APP_CLOSED | TF_DETACHED))
 		return -EBADF;
 	c->flags |= TF_APP_CLOSED;
-	tcp_engine_enter(eng, eng->now_us);
+	tcp_api_enter(eng);
 	if (c->state == DPT_SYN_SENT) {
 		tcp_conn_finish(eng, c, DPT_EV_CLOSED, 0);
 	} else if (c->rcvq.bytes > 0) {
@@ -232,7 +232,7 @@ int dpt_abort(struct tcp_engine *eng, struct tcp_conn *c)
 	if (c->flags & TF_DEAD)
 		return -EBADF;
 	c->flags |= TF_DETACHED;
-	tcp_engine_enter(eng, eng->now_us);
+	tcp_api_enter(eng);
 	tcp_send_rst_conn(eng, c);
 	tcp_conn_release(eng, c);
 	tcp_engine_leave(eng);
