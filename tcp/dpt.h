@@ -76,12 +76,17 @@ int dpt_connect(struct tcp_engine *eng, uint32_t ip, uint16_t port,
 		struct tcp_conn **out);
 
 /* Queue up to len bytes; returns bytes taken (maybe fewer: then
- * DPT_EV_WRITABLE follows), -EAGAIN when the buffer is full, -EPIPE after
- * shutdown/close, -ENOTCONN before the handshake. */
+ * DPT_EV_WRITABLE follows), -EAGAIN when the buffer is full (WRITABLE
+ * follows), -ENOBUFS when the engine's mbuf pool is empty (no event
+ * follows: retry later), -EPIPE after shutdown/close, -ENOTCONN before the
+ * handshake. */
 ssize_t dpt_send(struct tcp_engine *eng, struct tcp_conn *c, const void *buf,
 		 size_t len);
 /* Copy out up to len bytes; 0 at end of stream (peer closed, all read),
- * -EAGAIN when nothing is buffered. Reading opens the receive window. */
+ * -EAGAIN when nothing is buffered. Reading opens the receive window.
+ * Data that arrived with the peer's FIN stays readable: when the
+ * connection reaches TIME_WAIT with unread data, DPT_EV_CLOSED waits until
+ * it has been read (or 2*MSL ends). */
 ssize_t dpt_recv(struct tcp_engine *eng, struct tcp_conn *c, void *buf,
 		 size_t len);
 /* Bytes ready for dpt_recv() / free space for dpt_send(). */
@@ -91,7 +96,9 @@ size_t dpt_writable(const struct tcp_conn *c);
 /* Half-close: send FIN after the queued data; reading continues. */
 int dpt_shutdown(struct tcp_engine *eng, struct tcp_conn *c);
 /* Full close: FIN after queued data; the handle stays valid until
- * DPT_EV_CLOSED (or RESET/ERROR). Data arriving after close gets a RST. */
+ * DPT_EV_CLOSED (or RESET/ERROR). Data arriving after close gets a RST.
+ * When unread data is still buffered the connection is reset at once (as
+ * Linux does) and DPT_EV_CLOSED is delivered inside this call. */
 int dpt_close(struct tcp_engine *eng, struct tcp_conn *c);
 /* Abort: send RST, free at once. No further event for this handle. */
 int dpt_abort(struct tcp_engine *eng, struct tcp_conn *c);

@@ -145,6 +145,7 @@ void tcp_engine_destroy(struct tcp_engine *eng)
 		struct tcp_conn *c = data;
 		tcp_mq_free(&c->sndq);
 		tcp_mq_free(&c->rcvq);
+		tcp_ooo_free(c);
 	}
 	tcp_listeners_free(eng);
 	tcp_table_free(eng);
@@ -235,6 +236,7 @@ void tcp_conn_release(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_table_del(eng, c);
 	tcp_mq_free(&c->sndq);
 	tcp_mq_free(&c->rcvq);
+	tcp_ooo_free(c);
 	eng->nconns--;
 	eng->stats.conn_closed++;
 	c->dead_next = eng->dead;
@@ -266,8 +268,25 @@ void tcp_conn_finish(struct tcp_engine *eng, struct tcp_conn *c,
 	tcp_conn_release(eng, c);
 }
 
+void tcp_ooo_free(struct tcp_conn *c)
+{
+	struct rte_mbuf *m = c->ooo;
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	c->ooo = NULL;
+	c->ooo_bytes = 0;
+	c->ooo_segs = 0;
+}
+
 /* RFC 9293 §3.6: TIME_WAIT holds the tuple for 2*MSL. The application's
- * part is over, so it hears CLOSED now and the buffers go. */
+ * part is over, so it hears CLOSED now and the buffers go — unless data it
+ * has not read yet is buffered: then CLOSED waits until it has read it
+ * (dpt_recv() arms the delivery) or until 2*MSL ends. */
 void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	tcp_set_state(eng, c, DPT_TIME_WAIT);
@@ -276,7 +295,22 @@ void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_timer_arm(&eng->wheel, &c->t_linger, tcp_us_to_tick(eng,
 		eng->now_us) + tcp_ms_to_tick(eng, 2ull * eng->cfg.msl_ms));
 	tcp_mq_free(&c->sndq);
+	tcp_ooo_free(c);
+	if (c->rcvq.bytes > 0 && c->fn != NULL &&
+	    !(c->flags & (TF_DETACHED | TF_APP_CLOSED))) {
+		c->flags |= TF_CLOSE_PENDING;
+		return;
+	}
 	tcp_mq_free(&c->rcvq);
+	tcp_event(eng, c, DPT_EV_CLOSED, 0);
+}
+
+/* TIME_WAIT's deferred CLOSED, once the application drained the data. */
+static void close_pending_fire(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (!(c->flags & TF_CLOSE_PENDING) || c->rcvq.bytes > 0)
+		return;
+	c->flags &= ~TF_CLOSE_PENDING;
 	tcp_event(eng, c, DPT_EV_CLOSED, 0);
 }
 
@@ -292,7 +326,9 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 		break;
 	case TCP_T_DELACK:
 		c = container_of(t, struct tcp_conn, t_delack);
-		if (c->flags & TF_DELACK) {
+		if (c->state == DPT_TIME_WAIT) {
+			close_pending_fire(eng, c);
+		} else if (c->flags & TF_DELACK) {
 			c->flags |= TF_ACK_NOW;
 			tcp_output_mark(eng, c);
 		}
@@ -301,6 +337,8 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 		c = container_of(t, struct tcp_conn, t_linger);
 		if (c->state == DPT_TIME_WAIT) {
 			eng->stats.tw_expired++;
+			if (c->flags & TF_CLOSE_PENDING)
+				tcp_event(eng, c, DPT_EV_CLOSED, 0);
 			tcp_conn_release(eng, c);
 		} else {
 			/* FIN_WAIT_2 timeout: the peer never sent its FIN. */

@@ -122,6 +122,17 @@ static void challenge_ack(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_send_ack(eng, c);
 }
 
+static void rcvq_link(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
+{
+	m->next = NULL;
+	if (c->rcvq.tail == NULL)
+		c->rcvq.head = m;
+	else
+		c->rcvq.tail->next = m;
+	c->rcvq.tail = m;
+	c->rcvq.bytes += len;
+}
+
 /* Takes the payload of an in-order segment into the receive queue. Small
  * payloads are copied into the tail mbuf so tiny segments cannot pin one
  * mbuf each. */
@@ -133,27 +144,22 @@ static void rcvq_append(struct tcp_conn *c, struct tcp_seg *seg,
 
 	rte_pktmbuf_adj(m, (uint16_t)(seg->hdr_len + skip));
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
-	c->rcvq.bytes += len;
 	if (tail != NULL && len <= 512 && rte_pktmbuf_tailroom(tail) >= len) {
+		c->rcvq.bytes += len;
 		memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len),
 		       rte_pktmbuf_mtod(m, uint8_t *), len);
 		tail->data_len = (uint16_t)(tail->data_len + len);
 		tail->pkt_len = tail->data_len;
 		return;                      /* seg->m still freed by caller */
 	}
-	m->next = NULL;
-	if (tail == NULL)
-		c->rcvq.head = m;
-	else
-		tail->next = m;
-	c->rcvq.tail = m;
+	rcvq_link(c, m, len);
 	seg->m = NULL;
 }
 
 /* RFC 9293 §3.10.7.4 first: the acceptability test. On success the
  * segment is trimmed to the window; returns the payload bytes to skip. */
-static bool seq_acceptable(struct tcp_conn *c, struct tcp_seg *seg,
-			   uint32_t *skip)
+static bool seq_acceptable(struct tcp_engine *eng, struct tcp_conn *c,
+			   struct tcp_seg *seg, uint32_t *skip)
 {
 	uint32_t wnd = tcp_rcv_window(c);
 	uint32_t seglen = seg->len + !!(seg->flags & TH_SYN) +
@@ -173,8 +179,12 @@ static bool seq_acceptable(struct tcp_conn *c, struct tcp_seg *seg,
 	if (!ok) {
 		/* §3.10.7.4: with a zero window, still take ACKs and RSTs. */
 		if (wnd == 0 && seg->seq == c->rcv_nxt) {
+			/* A zero-window probe: it MUST be answered (§3.8.6.1). */
+			if (seg->len > 0)
+				eng->stats.rx_rcvbuf_full++;
 			seg->len = 0;
 			seg->flags &= ~(TH_SYN | TH_FIN);
+			tcp_send_ack(eng, c);
 			return true;
 		}
 		return false;
@@ -192,6 +202,7 @@ static bool seq_acceptable(struct tcp_conn *c, struct tcp_seg *seg,
 		seg->seq += drop;
 	}
 	if (seq_gt(seg->seq + seg->len, end)) {
+		eng->stats.rx_rcvbuf_full++;
 		seg->len = end - seg->seq;
 		seg->flags &= ~TH_FIN;
 	}
@@ -262,13 +273,13 @@ static bool fin_acked(const struct tcp_conn *c)
 static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 			const struct tcp_seg *seg)
 {
-	uint32_t acked = seg->ack - c->snd_una;
 	uint32_t data;
 
 	if (!(c->flags & TF_SYN_ACKED) && seq_gt(seg->ack, c->iss))
 		c->flags |= TF_SYN_ACKED;
 	data = seq_gt(seg->ack, c->sndq_seq) ? seg->ack - c->sndq_seq : 0;
-	sndq_ack(c, RTE_MIN(data, c->sndq.bytes));
+	data = RTE_MIN(data, c->sndq.bytes);
+	sndq_ack(c, data);
 	c->snd_una = seg->ack;
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
@@ -277,10 +288,11 @@ static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 		tcp_rtt_sample(eng, c, (uint32_t)(eng->now_us - c->rtt_start_us));
 	}
 	c->retries = 0;
-	/* RFC 5681 §3.1: slow start, then congestion avoidance. */
-	if (c->cwnd < c->ssthresh)
-		c->cwnd += RTE_MIN(acked, c->snd_mss);
-	else
+	/* RFC 5681 §3.1: only ACKs of new data grow cwnd, by slow start
+	 * and then congestion avoidance. */
+	if (data > 0 && c->cwnd < c->ssthresh)
+		c->cwnd += RTE_MIN(data, c->snd_mss);
+	else if (data > 0)
 		c->cwnd += RTE_MAX(c->snd_mss * c->snd_mss / c->cwnd, 1u);
 	/* RFC 6298 §5.2/5.3. */
 	if (c->snd_una == c->snd_max)
@@ -363,11 +375,113 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 	return (c->flags & TF_DEAD) ? SEG_DONE : SEG_CONTINUE;
 }
 
-/* RFC 9293 §3.10.7.4 seventh: segment text, in order only (no
- * reassembly queue yet: out-of-order data is dropped and re-ACKed). */
+/* Out-of-order data waits in c->ooo, sorted by sequence number; its
+ * sequence number and FIN sit in the mbuf's headroom (headers were
+ * stripped, so the bytes at buf_addr are free). */
+struct ooo_meta {
+	uint32_t seq;
+	uint8_t fin;
+};
+
+static inline struct ooo_meta *ooo_meta(struct rte_mbuf *m)
+{
+	return (struct ooo_meta *)m->buf_addr;
+}
+
+static void ooo_unlink_free(struct tcp_conn *c, struct rte_mbuf **link)
+{
+	struct rte_mbuf *m = *link;
+
+	*link = m->next;
+	m->next = NULL;
+	c->ooo_bytes -= m->data_len;
+	c->ooo_segs--;
+	rte_pktmbuf_free_seg(m);
+}
+
+/* Keeps a segment that arrived beyond rcv_nxt (already inside the window),
+ * trimmed against its neighbours so that the queue never overlaps. */
+static void ooo_insert(struct tcp_engine *eng, struct tcp_conn *c,
+		       struct tcp_seg *seg, uint32_t skip)
+{
+	struct rte_mbuf *m = seg->m, **link = &c->ooo;
+	uint32_t seq = seg->seq, len = seg->len;
+	bool fin = seg->flags & TH_FIN;
+
+	if (c->ooo_segs >= TCP_OOO_MAX_SEGS) {
+		eng->stats.rx_ooo_drop++;
+		return;
+	}
+	while (*link != NULL && seq_leq(ooo_meta(*link)->seq, seq)) {
+		struct rte_mbuf *p = *link;
+		uint32_t pend = ooo_meta(p)->seq + p->data_len;
+		if (seq_geq(pend, seq + len)) {
+			eng->stats.rx_ooo_dup++;       /* all of it is queued */
+			return;
+		}
+		if (seq_gt(pend, seq)) {
+			skip += pend - seq;
+			len -= pend - seq;
+			seq = pend;
+		}
+		link = &p->next;
+	}
+	/* Successors wholly covered by the new segment go. */
+	while (*link != NULL &&
+	       seq_leq(ooo_meta(*link)->seq + (*link)->data_len, seq + len))
+		ooo_unlink_free(c, link);
+	if (*link != NULL && seq_gt(seq + len, ooo_meta(*link)->seq)) {
+		len = ooo_meta(*link)->seq - seq;
+		fin = false;
+	}
+	rte_pktmbuf_adj(m, (uint16_t)(seg->hdr_len + skip));
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
+	ooo_meta(m)->seq = seq;
+	ooo_meta(m)->fin = fin;
+	m->next = *link;
+	*link = m;
+	c->ooo_bytes += len;
+	c->ooo_segs++;
+	eng->stats.rx_ooo_queued++;
+	seg->m = NULL;
+}
+
+/* Moves queued data that rcv_nxt has reached into the receive queue.
+ * Returns true when a FIN became in order. */
+static bool ooo_drain(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct rte_mbuf *m;
+
+	while ((m = c->ooo) != NULL && seq_leq(ooo_meta(m)->seq, c->rcv_nxt)) {
+		uint32_t seq = ooo_meta(m)->seq, end = seq + m->data_len;
+		bool fin = ooo_meta(m)->fin;
+
+		c->ooo = m->next;
+		c->ooo_bytes -= m->data_len;
+		c->ooo_segs--;
+		if (seq_leq(end, c->rcv_nxt)) {
+			m->next = NULL;
+			rte_pktmbuf_free_seg(m);
+		} else {
+			uint32_t len = end - c->rcv_nxt;
+			rte_pktmbuf_adj(m, (uint16_t)(c->rcv_nxt - seq));
+			rcvq_link(c, m, len);
+			c->rcv_nxt = end;
+			eng->stats.rx_bytes += len;
+		}
+		if (fin && end == c->rcv_nxt)
+			return true;
+	}
+	return false;
+}
+
+/* RFC 9293 §3.10.7.4 seventh: segment text. In-order data goes to the
+ * receive queue, and any queued out-of-order data it joins follows. */
 static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
 			       struct tcp_seg *seg, uint32_t skip)
 {
+	bool fin_joined = false;
+
 	if (seg->len == 0)
 		return SEG_CONTINUE;
 	if (c->state != DPT_ESTABLISHED && c->state != DPT_FIN_WAIT_1 &&
@@ -380,14 +494,19 @@ static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
 		return SEG_DONE;
 	}
 	if (seg->seq != c->rcv_nxt) {
-		eng->stats.rx_ooo_drop++;
-		seg->flags &= ~TH_FIN;
-		tcp_send_ack(eng, c);
-		return SEG_CONTINUE;
+		/* RFC 5681 §4.2: an out-of-order segment is ACKed at once. */
+		ooo_insert(eng, c, seg, skip);
+		tcp_send_ack_now(eng, c);
+		return SEG_DONE;
 	}
 	rcvq_append(c, seg, skip);
 	c->rcv_nxt += seg->len;
 	eng->stats.rx_bytes += seg->len;
+	if (c->ooo != NULL) {
+		/* It filled (part of) a gap: ACK at once (RFC 5681 §4.2). */
+		fin_joined = ooo_drain(eng, c);
+		c->flags |= TF_ACK_NOW;
+	}
 	/* RFC 5681 §4.2: ACK at least every second full segment. */
 	if (++c->unacked_segs >= 2 || eng->cfg.delack_ms == 0 ||
 	    (seg->flags & TH_FIN)) {
@@ -400,7 +519,15 @@ static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	tcp_output_mark(eng, c);
 	tcp_event(eng, c, DPT_EV_READABLE, 0);
-	return (c->flags & TF_DEAD) ? SEG_DONE : SEG_CONTINUE;
+	if (c->flags & TF_DEAD)
+		return SEG_DONE;
+	if (fin_joined) {
+		/* Hand the queued FIN to the eighth step as if it came now. */
+		seg->flags |= TH_FIN;
+		seg->seq = c->rcv_nxt;
+		seg->len = 0;
+	}
+	return SEG_CONTINUE;
 }
 
 /* RFC 9293 §3.10.7.4 eighth. */
@@ -521,7 +648,7 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 		tcp_output_mark(eng, c);
 		return;
 	}
-	if (!seq_acceptable(c, seg, &skip)) {
+	if (!seq_acceptable(eng, c, seg, &skip)) {
 		eng->stats.rx_unacceptable++;
 		if (seg->flags & TH_RST) {
 			eng->stats.rx_rst_ignored++;

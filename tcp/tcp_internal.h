@@ -30,6 +30,7 @@ extern int tcp_logtype;
 #define TCP_DEFAULT_MSS  536       /* RFC 9293 §3.7.1 when no MSS option */
 #define TCP_MAX_WIN      65535u    /* no window scaling yet */
 #define TCP_CHALLENGE_ACK_PER_S 1000
+#define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
 #define TCP_EPHEMERAL_LO 32768
 #define TCP_EPHEMERAL_HI 60999
 
@@ -101,6 +102,7 @@ enum tcp_timer_kind {
 #define TF_ACCEPTQ      (1u << 13) /* on listener's accept queue */
 #define TF_RCVD_FIN     (1u << 14)
 #define TF_SYN_ACKED    (1u << 15)
+#define TF_CLOSE_PENDING (1u << 16) /* in TIME_WAIT; CLOSED owed once read */
 
 struct tcp_listener;
 
@@ -134,6 +136,9 @@ struct tcp_conn {
 	struct tcp_mq sndq;        /* data from snd_una on (seq sndq_seq) */
 	uint32_t sndq_seq;
 	struct tcp_mq rcvq;        /* in-order data the app has not read */
+	struct rte_mbuf *ooo;      /* out-of-order data, sorted by seq */
+	uint32_t ooo_bytes;
+	uint16_t ooo_segs;
 	uint32_t snd_buf, rcv_buf;
 
 	struct tcp_timer t_rexmit, t_delack, t_linger;
@@ -216,6 +221,7 @@ static inline void tcp_api_enter(struct tcp_engine *eng) { eng->depth++; }
 uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms);
 uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us);
 void tcp_mq_free(struct tcp_mq *q);
+void tcp_ooo_free(struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 
 /* tcp_table.c */
@@ -251,6 +257,7 @@ void tcp_output_mark(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_output_flush(struct tcp_engine *eng);
 void tcp_output(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_send_ack(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_send_ack_now(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_tx_flush(struct tcp_engine *eng);

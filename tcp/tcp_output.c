@@ -70,8 +70,8 @@ static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
-	uint32_t free_bytes = c->rcv_buf > c->rcvq.bytes ?
-			      c->rcv_buf - c->rcvq.bytes : 0;
+	uint32_t used = c->rcvq.bytes + c->ooo_bytes;
+	uint32_t free_bytes = c->rcv_buf > used ? c->rcv_buf - used : 0;
 	uint32_t promised = seq_gt(c->rcv_adv, c->rcv_nxt) ?
 			    c->rcv_adv - c->rcv_nxt : 0;
 
@@ -233,6 +233,12 @@ static bool send_data(struct tcp_engine *eng, struct tcp_conn *c)
 
 		if (avail > 0 && len == 0)
 			break;                  /* window closed */
+		/* RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment shorter
+		 * than the MSS while more data waits goes only if it is at least
+		 * half the peer's largest window, or nothing is in flight. */
+		if (len < c->snd_mss && len < avail &&
+		    len < c->max_snd_wnd / 2 && c->snd_max != c->snd_una)
+			break;
 		fin = (c->flags & TF_FIN_QUEUED) && seq + len == data_end;
 		if (len == 0 && !fin)
 			break;
@@ -264,6 +270,11 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 	if (!(c->flags & TF_SYN_ACKED)) {
 		if (c->snd_nxt == c->iss)
 			sent = send_syn(eng, c);
+		/* RFC 9293 §3.10.4: close in SYN_RECEIVED sends FIN at once
+		 * when nothing is queued. */
+		if (c->state == DPT_FIN_WAIT_1 && c->sndq.bytes == 0 &&
+		    c->snd_nxt == c->iss + 1)
+			sent |= send_data(eng, c);
 	} else if (c->state != DPT_TIME_WAIT) {
 		sent = send_data(eng, c);
 	}
@@ -284,6 +295,15 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 		c->flags |= TF_PERSIST;
 		tcp_arm_rexmit(eng, c);
 	}
+}
+
+/* An ACK that cannot wait for the end of the batch: a duplicate ACK for
+ * each out-of-order segment (RFC 5681 §4.2), so the sender can count three. */
+void tcp_send_ack_now(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct seg_spec s = { .seq = c->snd_nxt };
+
+	conn_emit(eng, c, &s);
 }
 
 void tcp_send_ack(struct tcp_engine *eng, struct tcp_conn *c)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define TCP_STATS_LIST(X)                                                     \
-	X(rx_segs)            /* TCP segments handed to the engine */          \
+	X(rx_segs)            /* valid TCP segments (header, checksum ok) */   \
 	X(rx_bytes)           /* payload bytes accepted in order */            \
 	X(tx_segs)            /* segments transmitted (incl. retransmits) */   \
 	X(tx_bytes)           /* payload bytes transmitted */                  \
@@ -16,10 +16,12 @@
 	X(rx_multiseg)        /* drop: chained mbuf not supported */           \
 	X(rx_no_conn)         /* segment for no connection or listener */      \
 	X(rx_unacceptable)    /* drop: failed RFC 9293 acceptability test */   \
-	X(rx_ooo_drop)        /* drop: out of order (no reassembly queue) */   \
+	X(rx_ooo_queued)      /* out-of-order segments kept for reassembly */  \
+	X(rx_ooo_dup)         /* out-of-order data already queued */           \
+	X(rx_ooo_drop)        /* drop: out-of-order queue full */              \
 	X(rx_old_ack)         /* ACK of data already acked (dup/old) */        \
 	X(rx_ack_too_new)     /* drop: ACK of data never sent */               \
-	X(rx_rcvbuf_full)     /* drop: payload beyond the receive buffer */    \
+	X(rx_rcvbuf_full)     /* drop: payload beyond the receive window */    \
 	X(rx_urg)             /* URG flag seen (ignored, RFC 9293 3.10.7.4) */ \
 	X(rx_rst_accepted)    /* RST with seq == rcv_nxt */                    \
 	X(rx_rst_challenged)  /* RST in window, not exact: challenge ACK */    \

@@ -162,7 +162,12 @@ ssize_t dpt_recv(struct tcp_engine *eng, struct tcp_conn *c, void *buf,
 	if (c->rcvq.head == NULL)
 		c->rcvq.tail = NULL;
 	c->rcvq.bytes -= (uint32_t)done;
-	window_update(eng, c);
+	if ((c->flags & TF_CLOSE_PENDING) && c->rcvq.bytes == 0)
+		/* CLOSED at the next tick, not inside this call. */
+		tcp_timer_arm(&eng->wheel, &c->t_delack,
+			      tcp_us_to_tick(eng, eng->now_us) + 1);
+	else
+		window_update(eng, c);
 	return (ssize_t)done;
 }
 
@@ -210,7 +215,12 @@ int dpt_close(struct tcp_engine *eng, struct tcp_conn *c)
 		return -EBADF;
 	c->flags |= TF_APP_CLOSED;
 	tcp_api_enter(eng);
-	if (c->state == DPT_SYN_SENT) {
+	if (c->state == DPT_TIME_WAIT) {
+		/* CLOSED was owed once the data was read; it is given up. */
+		tcp_mq_free(&c->rcvq);
+		c->flags &= ~TF_CLOSE_PENDING;
+		tcp_event(eng, c, DPT_EV_CLOSED, 0);
+	} else if (c->state == DPT_SYN_SENT) {
 		tcp_conn_finish(eng, c, DPT_EV_CLOSED, 0);
 	} else if (c->rcvq.bytes > 0) {
 		/* Unread data is lost: tell the peer (RFC 2525 §2.17). */
