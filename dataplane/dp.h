@@ -1,0 +1,62 @@
+/* dp.h — what an application calls to run dptcp on one port: common
+ * command-line options, setup (config, port, engine, telemetry), the
+ * poll loop with a per-iteration hook, and teardown.
+ *
+ *	ret = rte_eal_init(argc, argv);            (the app owns EAL init)
+ *	dp_parse_app_args(argc - ret, argv + ret, &opts);
+ *	dp_init(&opts);
+ *	dpt_listen(dp_engine(), 0, opts.port, 0, on_event, NULL);
+ *	dp_run(hook, arg);                         (until SIGINT/SIGTERM)
+ *	dp_fini();                                 (engine, port, EAL) */
+#ifndef DP_H
+#define DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dp_config.h"
+#include "dp_log.h"
+#include "dp_stats.h"
+#include "tcp_engine.h"
+
+struct dp_app_opts {
+	const char *config_path;  /* --config FILE; NULL: built-in defaults */
+	uint32_t ip;              /* --ip A.B.C.D/N (host order); 0: [net] ip */
+	uint8_t prefix_len;
+	uint32_t gateway;         /* --gateway A.B.C.D; 0: [net] gateway */
+	uint16_t port;            /* --port P; 0: not given */
+	bool print_config;        /* --print-config: print it and exit */
+};
+
+/* Parses the options after the EAL's (argv[0] is the program name).
+ * Returns 0 to go on, 1 when --help was printed (exit 0), or -EINVAL
+ * after printing a usage error (exit 2). */
+int dp_parse_app_args(int argc, char **argv, struct dp_app_opts *opts);
+void dp_usage(FILE *f, const char *prog);
+
+/* Loads the config (command line overrides it), sets up port 0 and the
+ * engine, registers telemetry and the SIGINT/SIGTERM handlers. 0 or a
+ * negative errno value (the reason has been printed). With print_config
+ * it prints the effective config and returns 1 before touching the port. */
+int dp_init(const struct dp_app_opts *opts);
+
+struct tcp_engine *dp_engine(void);
+uint32_t dp_local_ip(void);           /* host byte order */
+const struct dp_stats *dp_stats(void);
+
+/* Called once per poll-loop iteration, after input, before timers and
+ * output: the place for application work that is not event-driven. */
+typedef void (*dp_hook_fn)(struct tcp_engine *eng, uint64_t now_us,
+			   void *arg);
+
+/* The poll loop, on the calling (EAL) lcore: RX burst, parse, engine
+ * input, hook, engine poll (timers, output), ARP, telemetry, TX flush.
+ * Returns 0 after dp_stop(), SIGINT or SIGTERM. */
+int dp_run(dp_hook_fn hook, void *arg);
+void dp_stop(void);                   /* async-signal-safe */
+
+/* Destroys the engine, stops and closes the port, cleans up the EAL. */
+void dp_fini(void);
+
+#endif

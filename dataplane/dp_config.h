@@ -1,0 +1,57 @@
+/* dp_config.h — the dataplane's configuration: the [port], [net] and [tcp]
+ * sections of the INI file (config/dptcp.ini documents every key). */
+#ifndef DP_CONFIG_H
+#define DP_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tcp_engine.h"
+
+struct dp_port_config {
+	uint16_t mtu;          /* IP MTU of the port */
+	uint16_t rx_desc;      /* RX ring size */
+	uint16_t tx_desc;      /* TX ring size */
+	uint32_t mbufs;        /* mbufs in the pool */
+};
+
+struct dp_net_config {
+	uint32_t ip;           /* host byte order; 0 = not configured */
+	uint8_t prefix_len;    /* on-link prefix, 1..32 */
+	uint32_t gateway;      /* host byte order; 0 = none */
+};
+
+struct dp_config {
+	struct dp_port_config port;
+	struct dp_net_config net;
+	struct tcp_config tcp;
+};
+
+/* Built-in defaults: the port's, and tcp_config_defaults() for [tcp]. */
+void dp_config_defaults(struct dp_config *cfg);
+
+/* Overlays the keys of the INI file at path on cfg. On error prints
+ * "FILE:LINE: key: expected ..." and returns a negative errno value. */
+int dp_config_load(const char *path, struct dp_config *cfg);
+
+/* Writes the effective configuration in the file's own format. */
+void dp_config_print(FILE *f, const struct dp_config *cfg);
+
+/* "A.B.C.D/N" (1 <= N <= 32), a unicast host address. 0 or -EINVAL;
+ * *why names what was wrong. */
+int dp_parse_ip_prefix(const char *s, uint32_t *ip, uint8_t *prefix_len,
+		       const char **why);
+/* "A.B.C.D". 0 or -EINVAL. */
+int dp_parse_ipv4(const char *s, uint32_t *ip);
+
+/* Host-order helpers. */
+static inline uint32_t
+dp_prefix_mask(uint8_t prefix_len)
+{
+	return prefix_len == 0 ? 0 : UINT32_MAX << (32 - prefix_len);
+}
+
+/* Writes "A.B.C.D" into buf (at least 16 bytes); returns buf. */
+char *dp_ip_str(uint32_t ip, char *buf, size_t len);
+
+#endif
