@@ -1,0 +1,144 @@
+/* t_common.c — see t_common.h. */
+#include "t_common.h"
+
+struct sim *mk_sim_opts(const struct sim_opts *o)
+{
+	return sim_new(o);
+}
+
+struct sim *mk_sim(void)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	return sim_new(&o);
+}
+
+struct sim *mk_sim_raw(void)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.with_b = false;
+	return sim_new(&o);
+}
+
+void pair_connect(struct sim *s, struct sim_conn **client_b, struct sim_conn **server_a)
+{
+	int r;
+	struct sim_listener *l = NULL;
+	for (unsigned int i = 0; i < s->nlisteners; i++)
+		if (s->listeners[i].node == SIM_A && s->listeners[i].port == SRV_PORT)
+			l = &s->listeners[i];
+	if (l == NULL) {
+		l = sim_listen(s, SIM_A, SRV_PORT, 0, &r);
+		CHECK_EQ(0, r);
+		CHECK(l != NULL);
+	}
+	unsigned int before = l->naccepted;
+	struct sim_conn *c = sim_connect(s, SIM_B, SIM_IP_A, SRV_PORT, 0, &r);
+	CHECK_EQ(0, r);
+	CHECK(c != NULL);
+	sim_run(s);
+	SIM_RUN_UNTIL(s, sim_has_event(c, DPT_EV_CONNECTED) && l->naccepted > before, 5000);
+	CHECK(sim_has_event(c, DPT_EV_CONNECTED));
+	CHECK_EQ(before + 1, l->naccepted);
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(c));
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(l->accepted[before]));
+	*client_b = c;
+	*server_a = l->accepted[before];
+}
+
+struct sim_seg raw_handshake(struct raw_peer *rp, uint32_t isn, int mss)
+{
+	struct sim_pkt *p = malloc(sizeof(*p));
+	CHECK(p != NULL);
+	rp->iss = isn;
+	raw_send_mss(rp, F_SYN, isn, 0, mss);
+	RAW_EXPECT(rp, p);
+	CHECK_SEG(&p->seg, F_SYN | F_ACK, p->seg.seq, isn + 1);
+	rp->irs = p->seg.seq;
+	rp->rcv_nxt = p->seg.seq + 1;
+	rp->snd_nxt = isn + 1;
+	raw_send(rp, F_ACK, rp->snd_nxt, rp->rcv_nxt, NULL, 0);
+	struct sim_seg g = p->seg;
+	free(p);
+	return g;
+}
+
+struct sim_conn *raw_accept(struct sim *s, struct raw_peer *rp, uint16_t port, uint32_t isn,
+			    int mss, uint32_t delay_ms)
+{
+	struct sim_pkt *p = malloc(sizeof(*p));
+	int r;
+	CHECK(p != NULL);
+	raw_init(rp, s, SIM_A, port, 0);
+	struct sim_conn *sc = sim_connect(s, SIM_A, rp->ip, port, 0, &r);
+	CHECK_EQ(0, r);
+	CHECK(sc != NULL);
+	sim_run(s);
+	CHECK_MSG(sim_raw_pop(s, p), "no SYN after dpt_connect");
+	CHECK_FLAGS(&p->seg, F_SYN);
+	CHECK_EQ(port, p->seg.dport);
+	rp->eng_port = p->seg.sport;
+	rp->irs = p->seg.seq;
+	rp->rcv_nxt = p->seg.seq + 1;
+	rp->iss = isn;
+	rp->snd_nxt = isn + 1;
+	if (delay_ms)
+		sim_advance(s, delay_ms);
+	sim_raw_clear(s); /* SYN retransmissions during the delay */
+	raw_send_mss(rp, F_SYN | F_ACK, isn, rp->rcv_nxt, mss);
+	RAW_EXPECT(rp, p);
+	CHECK_SEG(&p->seg, F_ACK, rp->irs + 1, isn + 1);
+	CHECK_EQ(0, p->seg.len);
+	CHECK(sim_has_event(sc, DPT_EV_CONNECTED));
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(sc));
+	free(p);
+	return sc;
+}
+
+void raw_data(struct raw_peer *rp, const void *data, uint16_t len)
+{
+	raw_send(rp, F_ACK | F_PSH, rp->snd_nxt, rp->rcv_nxt, data, len);
+	rp->snd_nxt += len;
+}
+
+void raw_ack(struct raw_peer *rp)
+{
+	raw_send(rp, F_ACK, rp->snd_nxt, rp->rcv_nxt, NULL, 0);
+}
+
+void check_pattern(const char *file, int line, const uint8_t *got, size_t len, uint32_t seed)
+{
+	uint8_t *exp = malloc(len ? len : 1);
+	if (exp == NULL)
+		check_fail(file, line, "out of memory");
+	sim_fill_pattern(exp, len, seed);
+	for (size_t i = 0; i < len; i++) {
+		if (got[i] != exp[i]) {
+			unsigned int e = exp[i], g = got[i];
+			free(exp);
+			check_fail(file, line, "payload differs at byte %zu of %zu: expected 0x%02x, got 0x%02x",
+				   i, len, e, g);
+		}
+	}
+	free(exp);
+}
+
+struct sim_seg next_seg(const char *file, int line, struct sim *s, unsigned int *pos, int from)
+{
+	const struct sim_seg *g = sim_next_from(s, pos, from);
+	if (g == NULL)
+		check_fail(file, line, "expected another segment from %s on the wire, none",
+			   from == SIM_A ? "A" : from == SIM_B ? "B" : from == SIM_RAW ? "raw" : "anyone");
+	return *g;
+}
+
+void no_seg(const char *file, int line, struct sim *s, unsigned int pos, int from)
+{
+	const struct sim_seg *g = sim_next_from(s, &pos, from);
+	if (g != NULL) {
+		char buf[512];
+		sim_fmt_seg(g, buf, sizeof(buf));
+		check_fail(file, line, "expected no segment, got %s", buf);
+	}
+}

@@ -1,0 +1,227 @@
+/* t_timer.c — retransmission (RFC 6298): exponential backoff, the abort
+ * after data_retries, and Karn's rule (no RTT sample from a retransmitted
+ * segment). The raw peer controls every ACK's timing. */
+#include "t_common.h"
+#include "tests.h"
+
+/* Engine A connected to the raw peer with a handshake RTT of rtt_ms. */
+static struct sim_conn *setup(struct sim **sp, struct raw_peer *rp, uint32_t data_retries,
+			      uint32_t rtt_ms)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.with_b = false;
+	o.cfg[SIM_A].data_retries = data_retries;
+	struct sim *s = mk_sim_opts(&o);
+	*sp = s;
+	return raw_accept(s, rp, 7000, 90000, 1460, rtt_ms);
+}
+
+/* Times of the data segments (len > 0) A sent since pos. */
+static unsigned int data_times(struct sim *s, unsigned int pos, uint64_t *t, unsigned int max,
+			       uint32_t seq, uint16_t len)
+{
+	unsigned int n = 0;
+	const struct sim_seg *g;
+	while ((g = sim_next_from(s, &pos, SIM_A)) != NULL) {
+		if (g->len == 0)
+			continue;
+		CHECK_SEG(g, F_ACK, seq, g->ack);
+		CHECK_EQ(len, g->len);
+		if (n < max)
+			t[n] = g->t_us;
+		n++;
+	}
+	return n;
+}
+
+/* RFC 6298 §5.5: each expiry doubles the RTO; the retransmission is the
+ * same segment (same seq, same length). */
+void test_retransmit_backoff_doubles(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = setup(&s, &rp, 8, 50);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(c, &in));
+	uint64_t rto = in.rto_us;
+	CHECK_CMP(rto, >=, 200000); /* rto_min */
+	CHECK_CMP(rto, <=, 1000000);
+	unsigned int pos = sim_mark(s);
+	static uint8_t d[100];
+	CHECK_EQ(100, dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	uint64_t total = 0;
+	for (int i = 0; i < 5; i++)
+		total += rto << i;
+	sim_advance(s, (uint32_t)(total / 1000) + 50);
+	uint64_t t[16];
+	unsigned int n = data_times(s, pos, t, 16, rp.rcv_nxt, 100);
+	CHECK_CMP(n, >=, 6);
+	for (unsigned int i = 1; i < 6; i++) {
+		uint64_t want = rto << (i - 1);
+		CHECK_MSG(t[i] - t[i - 1] + 2000 >= want && t[i] - t[i - 1] <= want + 2000,
+			  "retransmission %u came %" PRIu64 " us after the previous one, expected %" PRIu64
+			  " (RTO %" PRIu64 " doubled %u times)",
+			  i, t[i] - t[i - 1], want, rto, i - 1);
+	}
+	CHECK(sim_conn_info(c, &in));
+	CHECK_CMP(in.retransmits, >=, 5);
+	CHECK_CMP(sim_stats(s, SIM_A)->retransmits, >=, 5);
+	CHECK_CMP(sim_stats(s, SIM_A)->rto_expired, >=, 5);
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(c));
+	/* an ACK ends it; the RTO is recomputed from a later clean sample */
+	raw_send(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt + 100, NULL, 0);
+	unsigned int p2 = sim_mark(s);
+	sim_advance(s, 120000);
+	NO_SEG(s, p2, SIM_A);
+	sim_free(s);
+}
+
+/* data_retries retransmissions, then DPT_EV_ERROR -ETIMEDOUT when the
+ * next RTO expires; the connection is gone. */
+void test_data_retries_abort(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = setup(&s, &rp, 3, 50);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(c, &in));
+	uint64_t rto = in.rto_us;
+	unsigned int pos = sim_mark(s);
+	static uint8_t d[100];
+	CHECK_EQ(100, dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	SIM_RUN_UNTIL(s, !c->alive, 120000);
+	CHECK(!c->alive);
+	uint64_t t[16];
+	unsigned int n = data_times(s, pos, t, 16, rp.rcv_nxt, 100);
+	CHECK_EQ(4, n); /* original + data_retries */
+	CHECK_EQ(1, c->ev_count[DPT_EV_ERROR]);
+	CHECK_EQ(-ETIMEDOUT, c->last_err);
+	uint64_t terr = c->ev_t_us[c->nevs - 1];
+	uint64_t want = rto << 3;
+	CHECK_MSG(terr - t[3] + 2000 >= want && terr - t[3] <= want + 2000,
+		  "abort %" PRIu64 " us after the last retransmission, expected %" PRIu64, terr - t[3],
+		  want);
+	CHECK_STATE(DPT_CLOSED, sim_state(c));
+	CHECK_EQ(0, sim_state_count(s, SIM_A, DPT_ESTABLISHED));
+	CHECK_STAT(s, SIM_A, conn_timeout, 1);
+	CHECK_STAT(s, SIM_A, retransmits, 3);
+	sim_free(s);
+}
+
+/* Karn's algorithm (RFC 6298 §3): an ACK for a retransmitted segment is
+ * ambiguous and gives no RTT sample; the next clean one does. */
+void test_karn_no_rtt_sample_from_retransmit(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_pkt p;
+	struct sim_conn *c = setup(&s, &rp, 8, 20);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(c, &in));
+	uint32_t srtt0 = in.srtt_us;
+	static uint8_t d[100];
+	sim_raw_clear(s);
+	CHECK_EQ(100, dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(100, p.seg.len);
+	unsigned int pos = sim_mark(s);
+	/* wait for the retransmission */
+	SIM_RUN_UNTIL(s, sim_count_from(s, pos, SIM_A, 0, 0) > 0, 5000);
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(100, p.seg.len);
+	CHECK_EQ(rp.rcv_nxt, p.seg.seq);
+	sim_advance(s, 5);
+	raw_send(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt + 100, NULL, 0);
+	rp.rcv_nxt += 100;
+	CHECK(sim_conn_info(c, &in));
+	CHECK_EQ(rp.rcv_nxt, in.snd_una);
+	CHECK_MSG(in.srtt_us == srtt0,
+		  "srtt changed from %u to %u us on the ACK of a retransmitted segment", srtt0,
+		  in.srtt_us);
+
+	/* a clean sample of 40 ms moves srtt */
+	sim_raw_clear(s);
+	CHECK_EQ(100, dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(100, p.seg.len);
+	sim_advance(s, 40);
+	raw_send(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt + 100, NULL, 0);
+	CHECK(sim_conn_info(c, &in));
+	CHECK_MSG(in.srtt_us != srtt0, "srtt stayed %u us after a clean 40 ms sample", srtt0);
+	if (srtt0 != 0) {
+		/* RFC 6298 §2.3: srtt = 7/8 srtt + 1/8 R */
+		uint32_t want = srtt0 - srtt0 / 8 + 40000 / 8;
+		CHECK_CMP(in.srtt_us, >=, want - 1500);
+		CHECK_CMP(in.srtt_us, <=, want + 1500);
+	}
+	sim_free(s);
+}
+
+/* RFC 5681 §3.1: after an RTO "cwnd MUST be set to no more than the loss window, LW, which
+ * equals 1 full-sized segment": one segment is retransmitted, and once it
+ * is acked slow start sends two. */
+void test_rto_collapses_cwnd_to_one_segment(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_pkt p;
+	struct sim_conn *c = setup(&s, &rp, 8, 10);
+	static uint8_t d[30 * 1460];
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	unsigned int n = 0;
+	uint32_t una = rp.rcv_nxt;
+	while (raw_pop(&rp, &p))
+		n++; /* the initial window: test_initial_window_rfc6928 */
+	CHECK_CMP(n, >=, 2);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(c, &in));
+	SIM_RUN_UNTIL(s, sim_raw_pending(s) > 0, in.rto_us / 1000 + 10);
+	sim_advance(s, 20);
+	n = 0;
+	while (raw_pop(&rp, &p)) {
+		CHECK_SEG(&p.seg, F_ACK, una, rp.snd_nxt);
+		CHECK_EQ(1460, p.seg.len);
+		n++;
+	}
+	CHECK_EQ(1, n);
+	raw_send(&rp, F_ACK, rp.snd_nxt, una + 1460, NULL, 0);
+	n = 0;
+	while (raw_pop(&rp, &p)) {
+		CHECK_EQ(una + 1460 + n * 1460, p.seg.seq);
+		n++;
+	}
+	CHECK_EQ(2, n);
+	sim_free(s);
+}
+
+/* RFC 6928 / RFC 5681 §3.1: the first flight is IW = min(10*MSS,
+ * max(2*MSS, 14600)) = 10 segments of 1460 — and nothing more: the ACK of
+ * our SYN acknowledges no data and must not grow cwnd. */
+void test_initial_window_rfc6928(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_pkt p;
+	struct sim_conn *c = setup(&s, &rp, 8, 10);
+	static uint8_t d[30 * 1460];
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	unsigned int n = 0;
+	uint32_t una = rp.rcv_nxt, bytes = 0;
+	while (raw_pop(&rp, &p)) {
+		CHECK_EQ(una + bytes, p.seg.seq);
+		CHECK_MSG(p.seg.len == 1460, "segment %u of the initial window has %u bytes", n,
+			  p.seg.len);
+		bytes += p.seg.len;
+		n++;
+	}
+	CHECK_EQ(10, n);
+	CHECK_EQ(14600, bytes);
+	sim_free(s);
+}

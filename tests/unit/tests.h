@@ -1,0 +1,85 @@
+/* tests.h — every unit test, one X-macro list: main() builds its table
+ * from it and `test_tcp --list` prints it; meson.build keeps its own copy,
+ * compared by the test 'unit_list_complete'. */
+#ifndef DPT_TEST_TESTS_H
+#define DPT_TEST_TESTS_H
+
+#define UNIT_TESTS(X)                                   \
+	/* opening: t_open.c */                         \
+	X(test_three_way_handshake)                     \
+	X(test_simultaneous_open_via_syn_received)      \
+	X(test_syn_received_rst_returns_to_listen)      \
+	X(test_syn_received_bad_ack_gets_rst)           \
+	X(test_close_in_syn_received_goes_fin_wait_1)   \
+	X(test_syn_sent_gives_up_after_retries)         \
+	X(test_synack_retransmitted_then_given_up)      \
+	X(test_connect_refused)                         \
+	X(test_syn_sent_bad_ack_gets_rst)               \
+	X(test_syn_sent_rst_needs_acceptable_ack)       \
+	X(test_mss_option_sent_and_honoured)            \
+	X(test_mss_default_536)                         \
+	X(test_isn_differs_per_connection)              \
+	X(test_isn_clock_advances_4us)                  \
+	X(test_duplicate_syn_in_syn_received_resends_synack) \
+	/* closing: t_close.c */                        \
+	X(test_active_close_four_way)                   \
+	X(test_simultaneous_close_reaches_closing_then_time_wait) \
+	X(test_half_close_fin_wait_2_keeps_receiving)   \
+	X(test_close_wait_keeps_sending)                \
+	X(test_last_ack_to_closed)                      \
+	X(test_time_wait_expires_after_2msl)            \
+	X(test_time_wait_acks_retransmitted_fin)        \
+	X(test_time_wait_ignores_rst)                   \
+	X(test_time_wait_syn_with_higher_isn_opens)     \
+	X(test_listen_reopens_over_time_wait)           \
+	X(test_data_after_close_gets_rst)               \
+	X(test_abort_sends_rst)                         \
+	X(test_fin_wait_2_timeout)                      \
+	X(test_fin_wait_2_data_with_fin_stays_readable) \
+	/* RST / SYN authenticity: t_rst.c */           \
+	X(test_rst_exact_seq_accepted)                  \
+	X(test_rst_in_window_challenged)                \
+	X(test_rst_out_of_window_ignored)               \
+	X(test_syn_in_established_challenge_ack)        \
+	X(test_rst_to_closed_port)                      \
+	X(test_challenge_ack_rate_limited)              \
+	/* data: t_data.c */                            \
+	X(test_data_transfer_in_order)                  \
+	X(test_unacceptable_segment_acked)              \
+	X(test_out_of_order_segment_dropped_and_acked)  \
+	X(test_ack_of_unsent_data_acked_and_dropped)    \
+	X(test_ack_too_old_dropped)                     \
+	X(test_receive_window_from_free_space)          \
+	X(test_zero_window_then_reopen)                 \
+	X(test_sender_avoids_silly_window)              \
+	X(test_zero_window_probe_answered)              \
+	X(test_persist_probes_zero_window)              \
+	X(test_delayed_ack_timer_and_every_second_segment) \
+	X(test_seq_wraparound_transfer)                 \
+	X(test_seq_arith_wrap)                          \
+	X(test_bulk_transfer_1MiB_both_ways)            \
+	X(test_bulk_transfer_with_loss_dup_reorder)     \
+	X(test_bulk_transfer_heavy_loss)                \
+	/* timers: t_timer.c */                         \
+	X(test_retransmit_backoff_doubles)              \
+	X(test_data_retries_abort)                      \
+	X(test_karn_no_rtt_sample_from_retransmit)      \
+	X(test_rto_collapses_cwnd_to_one_segment)       \
+	X(test_initial_window_rfc6928)                  \
+	/* limits: t_limit.c */                         \
+	X(test_syn_backlog_limit)                       \
+	X(test_accept_backlog_limit)                    \
+	X(test_max_conns_limit)                         \
+	/* whole-suite properties and robustness: t_misc.c */ \
+	X(test_every_state_visited)                     \
+	X(test_no_mbuf_leak)                            \
+	X(test_bad_checksum_dropped)                    \
+	X(test_api_errors)                              \
+	X(test_fuzz_listener)                           \
+	X(test_fuzz_established)
+
+#define UNIT_TEST_DECL(n) void n(void);
+UNIT_TESTS(UNIT_TEST_DECL)
+#undef UNIT_TEST_DECL
+
+#endif
