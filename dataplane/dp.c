@@ -30,6 +30,8 @@ dp_usage(FILE *f, const char *prog)
 		"  --gateway A.B.C.D next hop off the prefix (overrides [net] gateway)\n"
 		"  --config FILE     INI configuration (see config/dptcp.ini)\n"
 		"  --print-config    print the effective configuration and exit\n"
+		"  --pcap FILE       write every frame the port receives and transmits\n"
+		"                    to FILE (pcapng, in-process; read it with tshark)\n"
 		"  --help            this text\n",
 		prog);
 }
@@ -111,6 +113,11 @@ dp_parse_app_args(int argc, char **argv, struct dp_app_opts *opts)
 				return dp_usage_error(prog,
 					"--config%s: expected a file name", v);
 			opts->config_path = v;
+		} else if ((v = dp_opt_value(argc, argv, &i, "--pcap")) != NULL) {
+			if (*v == '\0')
+				return dp_usage_error(prog,
+					"--pcap%s: expected a file name", v);
+			opts->pcap_path = v;
 		} else {
 			return dp_usage_error(prog, "unknown option '%s'",
 					      argv[i]);
@@ -241,7 +248,11 @@ dp_init(const struct dp_app_opts *opts)
 	ret = dp_port_init(ctx, &cfg.port);
 	if (ret == 0)
 		ret = dp_engine_start(ctx, &cfg);
+	if (ret == 0 && opts->pcap_path != NULL)
+		ret = dp_pcap_open(ctx, opts->pcap_path);
 	if (ret < 0) {
+		if (ctx->eng != NULL)
+			tcp_engine_destroy(ctx->eng);
 		dp_port_fini(ctx);
 		rte_free(ctx);
 		dp_the_ctx = NULL;
@@ -322,6 +333,7 @@ dp_fini(void)
 			tcp_engine_destroy(ctx->eng);
 		ctx->eng = NULL;
 		dp_arp_fini(ctx);
+		dp_pcap_close(ctx);
 		if (dp_pdump_on)
 			rte_pdump_uninit();
 		dp_port_fini(ctx);

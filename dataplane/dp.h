@@ -27,6 +27,7 @@ struct dp_app_opts {
 	uint32_t gateway;         /* --gateway A.B.C.D; 0: [net] gateway */
 	uint16_t port;            /* --port P; 0: not given */
 	bool print_config;        /* --print-config: print it and exit */
+	const char *pcap_path;    /* --pcap FILE: capture RX+TX as pcapng */
 };
 
 /* Parses the options after the EAL's (argv[0] is the program name).

@@ -15,6 +15,8 @@
 #include "dp_stats.h"
 #include "tcp_engine.h"
 
+struct dp_pcap;
+
 #define DP_RX_BURST 32
 #define DP_TX_BATCH 512           /* flushed early when full */
 
@@ -69,6 +71,7 @@ struct dp_ctx {
 
 	struct dp_stats stats;
 	struct dp_arp_table arp;
+	struct dp_pcap *pcap;     /* --pcap capture; NULL when off */
 };
 
 /* dp_port.c */
@@ -101,6 +104,11 @@ void dp_ipv4_output(struct dp_ctx *ctx, struct rte_mbuf *m);
 
 /* dp_icmp.c: m's data starts at the ICMP header; ip is its IPv4 header. */
 void dp_icmp_input(struct dp_ctx *ctx, struct rte_mbuf *m);
+
+/* dp_pcap.c: capture of port 0's RX and TX frames to a pcapng file
+ * (ethdev callbacks; nothing runs on the data path when not opened). */
+int dp_pcap_open(struct dp_ctx *ctx, const char *path);
+void dp_pcap_close(struct dp_ctx *ctx);   /* writes stats, closes; idempotent */
 
 /* dp_telemetry.c */
 int dp_telemetry_init(void);

@@ -48,7 +48,8 @@
 	X(icmp_bad_csum)      /* drop: ICMP checksum wrong */                  \
 	X(icmp_other)         /* ICMP other than echo request (ignored) */     \
 	X(icmp_echo_reply)    /* echo replies sent */                          \
-	X(tcp_to_engine)      /* segments handed to tcp_input_burst() */
+	X(tcp_to_engine)      /* segments handed to tcp_input_burst() */     \
+	X(pcap_drop)          /* --pcap: frame not captured (copy pool empty)*/
 
 struct dp_stats {
 #define DP_STATS_FIELD(n) uint64_t n;
