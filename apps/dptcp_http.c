@@ -3,21 +3,17 @@
  * Keep-alive by default; pipelined requests are answered in order (the
  * next is read only when the current response is queued); with
  * "Connection: close" the server closes first (so it holds TIME_WAIT).
- * When the mbuf pool runs dry (-ENOBUFS) no event is promised, so such
- * connections are retried from the poll-loop hook. */
+ * Connection bookkeeping, the retry of connections starved of mbufs and
+ * main() are app_server.c's. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
-
-#include "dp.h"
+#include "app_server.h"
 #include "dpt.h"
 
 #define HTTP_REQ_MAX 8192             /* request line + headers */
@@ -25,19 +21,13 @@
 #define HTTP_BODY_MAX (1ULL << 40)    /* larger N: 404 */
 #define HTTP_PATTERN_LEN (26 * 2520)  /* a multiple of 26 */
 
-struct http_conn;
-TAILQ_HEAD(http_list, http_conn);
-
 struct http_app {
-	uint64_t accepted, finished, requests, bytes;
-	struct http_list starved;         /* waiting for mbufs */
+	struct app_server srv;            /* first: the shared part */
+	uint64_t requests;
 };
 
 struct http_conn {
-	struct http_app *app;
-	struct tcp_conn *c;
-	TAILQ_ENTRY(http_conn) link;      /* in app->starved when starved */
-	bool starved;
+	struct app_conn ac;               /* first: app_server's part */
 	uint32_t req_len;                 /* bytes in req */
 	uint32_t hdr_len, hdr_off;        /* response header still to send */
 	uint64_t body_left, body_off;     /* response body still to send */
@@ -255,7 +245,7 @@ http_start_response(struct http_conn *hc, const struct http_req *r)
 	}
 	hc->responding = true;
 	hc->close_after = r->close;
-	hc->app->requests++;
+	((struct http_app *)hc->ac.srv)->requests++;
 }
 
 /* Input after the last answered request is discarded first: closing
@@ -273,24 +263,6 @@ http_close(struct tcp_engine *eng, struct tcp_conn *c, struct http_conn *hc)
 	while (dpt_recv(eng, c, sink, sizeof(sink)) > 0)
 		;
 	dpt_close(eng, c);
-}
-
-static void
-http_starve(struct http_conn *hc)
-{
-	if (!hc->starved) {
-		hc->starved = true;
-		TAILQ_INSERT_TAIL(&hc->app->starved, hc, link);
-	}
-}
-
-static void
-http_unstarve(struct http_conn *hc)
-{
-	if (hc->starved) {
-		hc->starved = false;
-		TAILQ_REMOVE(&hc->app->starved, hc, link);
-	}
 }
 
 /* Queues as much of the response as fits. Returns 1 when it is all
@@ -319,12 +291,12 @@ http_send_response(struct tcp_engine *eng, struct tcp_conn *c,
 		if (n == -EAGAIN)
 			return 0;
 		if (n == -ENOBUFS) {
-			http_starve(hc);         /* the hook retries */
+			app_conn_starve(&hc->ac); /* the hook retries */
 			return 0;
 		}
 		if (n < 0)
 			return -1;
-		hc->app->bytes += (uint64_t)n;
+		hc->ac.srv->bytes += (uint64_t)n;
 		if (hc->hdr_off < hc->hdr_len) {
 			hc->hdr_off += (uint32_t)n;
 		} else {
@@ -340,8 +312,10 @@ http_send_response(struct tcp_engine *eng, struct tcp_conn *c,
 /* Finish the current response, then take the next request (already
  * buffered, or read now), until something would block. */
 static void
-http_pump(struct tcp_engine *eng, struct tcp_conn *c, struct http_conn *hc)
+http_pump(struct tcp_engine *eng, struct app_conn *ac)
 {
+	struct http_conn *hc = (struct http_conn *)ac;
+	struct tcp_conn *c = ac->c;
 	struct http_req r;
 	ssize_t n;
 	int ret;
@@ -384,106 +358,29 @@ http_pump(struct tcp_engine *eng, struct tcp_conn *c, struct http_conn *hc)
 }
 
 static void
-http_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
-	   int err, void *user)
+http_summary(const struct app_server *srv, char *buf, size_t size)
 {
-	struct http_conn *hc = user;
+	const struct http_app *app = (const struct http_app *)srv;
 
-	switch (ev) {
-	case DPT_EV_ACCEPTED:       /* user is the listener's: the app */
-		hc = malloc(sizeof(*hc));
-		if (hc == NULL) {
-			dpt_abort(eng, c);
-			return;
-		}
-		memset(hc, 0, offsetof(struct http_conn, hdr));
-		hc->app = user;
-		hc->c = c;
-		hc->app->accepted++;
-		dpt_set_user(c, hc);
-		http_pump(eng, c, hc);
-		break;
-	case DPT_EV_READABLE:
-	case DPT_EV_WRITABLE:
-	case DPT_EV_PEER_CLOSED:
-		if (hc != NULL)
-			http_pump(eng, c, hc);
-		break;
-	case DPT_EV_CLOSED:
-	case DPT_EV_RESET:
-	case DPT_EV_ERROR:
-		if (hc != NULL) {
-			http_unstarve(hc);
-			hc->app->finished++;
-		}
-		free(hc);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Poll-loop hook: retry connections that found the mbuf pool empty. */
-static void
-http_hook(struct tcp_engine *eng, uint64_t now_us, void *arg)
-{
-	struct http_app *app = arg;
-	struct http_list retry = TAILQ_HEAD_INITIALIZER(retry);
-	struct http_conn *hc;
-
-	if (TAILQ_EMPTY(&app->starved))
-		return;
-	TAILQ_CONCAT(&retry, &app->starved, link);
-	while ((hc = TAILQ_FIRST(&retry)) != NULL) {
-		TAILQ_REMOVE(&retry, hc, link);
-		hc->starved = false;
-		http_pump(eng, hc->c, hc);
-	}
+	snprintf(buf, size, "%" PRIu64 " requests, %" PRIu64 " bytes sent",
+		 app->requests, srv->bytes);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct http_app app = { 0 };
-	struct dp_app_opts opts;
-	char ip[16];
-	int ret;
+	struct http_app app = {
+		.srv = {
+			.prog = "dptcp-http",
+			.name = "http",
+			.listen_note = " (GET /N answers N bytes)",
+			.conn_size = sizeof(struct http_conn),
+			.conn_zeroed = offsetof(struct http_conn, hdr),
+			.pump = http_pump,
+			.summary = http_summary,
+		},
+	};
 
-	TAILQ_INIT(&app.starved);
-	ret = rte_eal_init(argc, argv);
-	if (ret < 0) {
-		fprintf(stderr, "dptcp-http: EAL: %s\n", rte_strerror(rte_errno));
-		return rte_errno == EINVAL ? 2 : 1;
-	}
-	ret = dp_parse_app_args(argc - ret, argv + ret, &opts);
-	if (ret == 0 && opts.port == 0 && !opts.print_config) {
-		fprintf(stderr, "dptcp-http: --port P is required\n");
-		dp_usage(stderr, "dptcp-http");
-		ret = -EINVAL;
-	}
-	if (ret != 0) {
-		rte_eal_cleanup();
-		return ret > 0 ? 0 : 2;
-	}
-	ret = dp_init(&opts);
-	if (ret != 0) {
-		rte_eal_cleanup();
-		return ret > 0 ? 0 : 1;
-	}
 	http_pattern_init();
-	ret = dpt_listen(dp_engine(), 0, opts.port, 0, http_event, &app);
-	if (ret < 0) {
-		DP_LOG(ERR, "http: listen on port %u: %s", opts.port,
-		       strerror(-ret));
-		dp_fini();
-		return 1;
-	}
-	DP_LOG(INFO, "http: listening on %s:%u (GET /N answers N bytes)",
-	       dp_ip_str(dp_local_ip(), ip, sizeof(ip)), opts.port);
-	dp_run(http_hook, &app);
-	DP_LOG(INFO, "http: %" PRIu64 " connections served (%" PRIu64
-	       " finished), %" PRIu64 " requests, %" PRIu64 " bytes sent",
-	       app.accepted, app.finished, app.requests, app.bytes);
-	dp_fini();
-	return 0;
+	return app_server_main(argc, argv, &app.srv);
 }
