@@ -46,7 +46,7 @@
 	/* data: t_data.c */                            \
 	X(test_data_transfer_in_order)                  \
 	X(test_unacceptable_segment_acked)              \
-	X(test_out_of_order_segment_dropped_and_acked)  \
+	X(test_out_of_order_segment_queued_and_acked)   \
 	X(test_ack_of_unsent_data_acked_and_dropped)    \
 	X(test_ack_too_old_dropped)                     \
 	X(test_receive_window_from_free_space)          \
@@ -60,6 +60,11 @@
 	X(test_bulk_transfer_1MiB_both_ways)            \
 	X(test_bulk_transfer_with_loss_dup_reorder)     \
 	X(test_bulk_transfer_heavy_loss)                \
+	X(test_ooo_segments_reassembled_when_gap_filled) \
+	X(test_ooo_overlapping_segments_trimmed) \
+	X(test_ooo_fin_processed_when_gap_filled) \
+	X(test_ooo_queue_bound) \
+	X(test_ooo_window_counts_queued_bytes) \
 	/* timers: t_timer.c */                         \
 	X(test_retransmit_backoff_doubles)              \
 	X(test_data_retries_abort)                      \
