@@ -417,6 +417,8 @@ static void ooo_insert(struct tcp_engine *eng, struct tcp_conn *c,
 		uint32_t pend = ooo_meta(p)->seq + p->data_len;
 		if (seq_geq(pend, seq + len)) {
 			eng->stats.rx_ooo_dup++;       /* all of it is queued */
+			if (fin && pend == seq + len)
+				ooo_meta(p)->fin = 1;  /* but not its FIN */
 			return;
 		}
 		if (seq_gt(pend, seq)) {
@@ -428,8 +430,12 @@ static void ooo_insert(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	/* Successors wholly covered by the new segment go. */
 	while (*link != NULL &&
-	       seq_leq(ooo_meta(*link)->seq + (*link)->data_len, seq + len))
+	       seq_leq(ooo_meta(*link)->seq + (*link)->data_len, seq + len)) {
+		if (ooo_meta(*link)->fin &&
+		    ooo_meta(*link)->seq + (*link)->data_len == seq + len)
+			fin = true;                /* keep the FIN it carried */
 		ooo_unlink_free(c, link);
+	}
 	if (*link != NULL && seq_gt(seq + len, ooo_meta(*link)->seq)) {
 		len = ooo_meta(*link)->seq - seq;
 		fin = false;
@@ -534,8 +540,15 @@ static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
 static void fin_input(struct tcp_engine *eng, struct tcp_conn *c,
 		      struct tcp_seg *seg)
 {
-	if (!(seg->flags & TH_FIN) || seg->seq + seg->len != c->rcv_nxt)
+	if (!(seg->flags & TH_FIN))
 		return;
+	if (seg->seq + seg->len != c->rcv_nxt) {
+		/* A bare FIN beyond a gap: a duplicate ACK, as for data
+		 * (RFC 5681 §4.2); the peer sends it again after the gap. */
+		if (seq_gt(seg->seq, c->rcv_nxt) && seg->len == 0)
+			tcp_send_ack_now(eng, c);
+		return;
+	}
 	if (c->flags & TF_RCVD_FIN) {
 		if (c->state == DPT_TIME_WAIT)
 			tcp_enter_time_wait(eng, c);   /* restart 2*MSL */

@@ -1041,3 +1041,50 @@ void test_ooo_window_counts_queued_bytes(void)
 	CHECK(memcmp(buf, d + 3000, 3000) == 0);
 	sim_free(s);
 }
+
+/* A FIN alone beyond a gap is answered by a duplicate ACK at once (RFC 5681
+ * §4.2); the FIN counts once the peer sends it again in order. */
+void test_ooo_bare_fin_beyond_gap_dup_acked(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	static uint8_t d[2000];
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, false);
+	const uint32_t B = 1001;
+
+	sim_fill_pattern(d, sizeof(d), 71);
+	ooo_send_expect(&rp, B, d, 2000, 0, F_ACK | F_FIN, B);
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(a));
+	ooo_send_expect(&rp, B, d, 1000, 1000, F_ACK | F_PSH, B);
+	ooo_send_expect(&rp, B, d, 0, 1000, F_ACK | F_PSH, B + 2000);
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(a));
+	CHECK(!sim_has_event(a, DPT_EV_PEER_CLOSED));
+	ooo_send_expect(&rp, B, d, 2000, 0, F_ACK | F_FIN, B + 2001);
+	CHECK_STATE(DPT_CLOSE_WAIT, sim_state(a));
+	CHECK_EQ(1, a->ev_count[DPT_EV_PEER_CLOSED]);
+	sim_raw_clear(s);
+	CHECK_EQ(0, sim_free(s));
+}
+
+/* A FIN on a segment whose data is already queued out of order is kept
+ * with the queued data, and counts when the gap is filled. */
+void test_ooo_fin_on_covered_segment_kept(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	static uint8_t d[1000];
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, false);
+	const uint32_t B = 1001;
+
+	sim_fill_pattern(d, sizeof(d), 72);
+	ooo_send_expect(&rp, B, d, 500, 500, F_ACK | F_PSH, B);
+	ooo_send_expect(&rp, B, d, 600, 400, F_ACK | F_PSH | F_FIN, B);
+	CHECK_STAT(s, SIM_A, rx_ooo_dup, 1);
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(a));
+	ooo_send_expect(&rp, B, d, 0, 500, F_ACK | F_PSH, B + 1000 + 1);
+	CHECK_STATE(DPT_CLOSE_WAIT, sim_state(a));
+	CHECK_EQ(1, a->ev_count[DPT_EV_PEER_CLOSED]);
+	CHECK_EQ(1000, dpt_readable(a->c));
+	sim_raw_clear(s);
+	CHECK_EQ(0, sim_free(s));
+}
