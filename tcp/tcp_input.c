@@ -289,11 +289,17 @@ static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	c->retries = 0;
 	/* RFC 5681 §3.1: only ACKs of new data grow cwnd, by slow start
-	 * and then congestion avoidance. */
-	if (data > 0 && c->cwnd < c->ssthresh)
+	 * and then congestion avoidance, counted in bytes (RFC 3465 §2.1:
+	 * one MSS per cwnd of data acknowledged; no division). */
+	if (data > 0 && c->cwnd < c->ssthresh) {
 		c->cwnd += RTE_MIN(data, c->snd_mss);
-	else if (data > 0)
-		c->cwnd += RTE_MAX(c->snd_mss * c->snd_mss / c->cwnd, 1u);
+	} else if (data > 0) {
+		c->bytes_acked += data;
+		if (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked -= c->cwnd;
+			c->cwnd += c->snd_mss;
+		}
+	}
 	/* RFC 6298 §5.2/5.3. */
 	if (c->snd_una == c->snd_max)
 		tcp_timer_stop(&eng->wheel, &c->t_rexmit);

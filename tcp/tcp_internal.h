@@ -123,6 +123,7 @@ struct tcp_conn {
 	uint32_t snd_mss;          /* effective: min(peer's, ours) */
 	uint32_t max_snd_wnd;      /* largest window the peer offered */
 	uint32_t cwnd, ssthresh;   /* RFC 5681 (Reno, until issue 6) */
+	uint32_t bytes_acked;      /* RFC 3465 appropriate byte counting */
 	/* Receive sequence space. */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */
 	uint16_t unacked_segs;

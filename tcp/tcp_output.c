@@ -154,7 +154,11 @@ static int emit(struct tcp_engine *eng, const struct tcp_tuple *t,
 }
 
 /* Every segment we send on a connection carries the current ACK and
- * window, so sending one settles any ACK we owed. */
+ * window, so sending one settles any ACK we owed. After a timeout snd_nxt
+ * goes back to snd_una to resend (go-back-N), so the RFC's SND.NXT — the
+ * sequence number of pure ACKs and RSTs — is snd_max: a pure ACK below what
+ * the peer already received would be unacceptable to it (RFC 9293
+ * §3.10.7.4), and two such peers would trade ACKs forever. */
 static int conn_emit(struct tcp_engine *eng, struct tcp_conn *c,
 		     struct seg_spec *s)
 {
@@ -279,7 +283,7 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 		sent = send_data(eng, c);
 	}
 	if (!sent && (c->flags & TF_ACK_NOW) && c->state != DPT_SYN_SENT) {
-		struct seg_spec s = { .seq = c->snd_nxt };
+		struct seg_spec s = { .seq = c->snd_max };
 		conn_emit(eng, c, &s);
 	}
 	c->snd_max = seq_max(c->snd_max, c->snd_nxt);
@@ -301,7 +305,7 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
  * each out-of-order segment (RFC 5681 §4.2), so the sender can count three. */
 void tcp_send_ack_now(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	struct seg_spec s = { .seq = c->snd_nxt };
+	struct seg_spec s = { .seq = c->snd_max };
 
 	conn_emit(eng, c, &s);
 }
@@ -335,11 +339,12 @@ void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg)
 		eng->stats.tx_rst++;
 }
 
-/* Abort: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), with the ACK as Linux. */
+/* Abort: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), with the ACK as Linux.
+ * SND.NXT of the RFC is snd_max here (see conn_emit()). */
 void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	struct seg_spec s = {
-		.seq = c->snd_nxt, .ack = c->rcv_nxt, .flags = TH_RST | TH_ACK,
+		.seq = c->snd_max, .ack = c->rcv_nxt, .flags = TH_RST | TH_ACK,
 	};
 
 	if (c->state == DPT_SYN_SENT || c->state == DPT_CLOSED ||
@@ -392,6 +397,7 @@ void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 	flight = c->snd_max - c->snd_una;
 	c->ssthresh = RTE_MAX(flight / 2, 2 * c->snd_mss);
 	c->cwnd = c->snd_mss;
+	c->bytes_acked = 0;
 	c->flags &= ~TF_RTT_TIMING;      /* Karn: no sample from a retransmit */
 	c->snd_nxt = c->snd_una;
 	if (!(c->flags & TF_SYN_ACKED))

@@ -465,6 +465,9 @@ void test_bulk_transfer_with_loss_dup_reorder(void)
 	struct sim_opts o;
 	sim_opts_default(&o);
 	o.latency_us = 1000;
+	/* TIME_WAIT must outlast the peer's backed-off retransmission of its
+	 * FIN when our last ACK is lost — what 2*MSL is for (RFC 9293 §3.6). */
+	o.cfg[SIM_A].msl_ms = o.cfg[SIM_B].msl_ms = 5000;
 	struct sim *s = mk_sim_opts(&o);
 	sim_set_impair(s, sim_seed(0xD1CE5EEDull), 20000, 10000, 3000);
 	bulk(s, 256u << 10, 600000, false, true);

@@ -225,3 +225,33 @@ void test_initial_window_rfc6928(void)
 	CHECK_EQ(14600, bytes);
 	sim_free(s);
 }
+
+/* After a timeout snd_nxt goes back to snd_una to resend, but a pure ACK
+ * still carries the highest sequence number sent (the RFC's SND.NXT): the
+ * peer may already hold that data, and a pure ACK below its RCV.NXT is
+ * unacceptable to it (RFC 9293 §3.10.7.4) — two such peers trade ACKs
+ * without ever processing one another's ACK field. */
+void test_pure_ack_after_rto_carries_snd_max(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = setup(&s, &rp, 8, 50);
+	static uint8_t d[3000];
+	struct sim_pkt p;
+	uint32_t una = rp.rcv_nxt;
+	bool rexmit = false;
+
+	CHECK_EQ(3000, dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	sim_raw_clear(s);
+	sim_advance(s, 300);                 /* one RTO (rto_min 200 ms) */
+	while (raw_pop(&rp, &p))
+		rexmit |= p.seg.seq == una && p.seg.len > 0;
+	CHECK_MSG(rexmit, "no retransmission from snd_una after the RTO");
+	/* An old duplicate from the peer draws a pure ACK at once. */
+	raw_send(&rp, F_ACK | F_PSH, rp.snd_nxt - 10, una, d, 10);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, una + 3000, rp.snd_nxt);
+	sim_raw_clear(s);
+	sim_free(s);
+}

@@ -71,6 +71,7 @@
 	X(test_retransmit_backoff_doubles)              \
 	X(test_data_retries_abort)                      \
 	X(test_karn_no_rtt_sample_from_retransmit)      \
+	X(test_pure_ack_after_rto_carries_snd_max) \
 	X(test_rto_collapses_cwnd_to_one_segment)       \
 	X(test_initial_window_rfc6928)                  \
 	/* limits: t_limit.c */                         \
