@@ -91,13 +91,14 @@ def run():
         s.close()
         log("client %d (port %d): GET /10, /70000 keep-alive, /5 Connection: close, "
             "EOF in CLOSE_WAIT" % (i, ports[-1]))
-    # Telemetry is a snapshot refreshed every few ms: wait until every
-    # close has been processed (only TIME_WAIT left), for at most MSL.
+    # Telemetry is a snapshot that trails by a few ms, and each connection
+    # reaches TIME_WAIT only when Linux's FIN arrives after its close(): wait
+    # for all of them, for at most MSL (TIME_WAIT lasts 2*MSL, so none can
+    # have expired yet; a stale snapshot with fewer must not end the wait).
     deadline = time.monotonic() + msl_ms / 1000
     while True:
         counts = state_counts(prefix)
-        if counts["TIME_WAIT"] == sum(n for s, n in counts.items() if s != "LISTEN") \
-                or time.monotonic() > deadline:
+        if counts["TIME_WAIT"] == CLIENTS + 1 or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     log("dptcp right after: %s" % fmt_counts(counts))
