@@ -7,7 +7,7 @@ set -u
 APP=$1
 SHIPPED=$2
 TMP=$(mktemp -d /tmp/dpt-cfg.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap 'rm -rf "$TMP" "/var/run/dpdk/dpt-cfg-$$"' EXIT
 fails=0
 
 # run FILE: prints the app's own messages (EAL lines dropped), sets $rc.
