@@ -192,9 +192,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 	c->rcv_buf = eng->cfg.rcv_buf_bytes;
 	c->snd_mss = TCP_DEFAULT_MSS;
 	c->rto_us = eng->cfg.rto_init_ms * 1000;
-	c->iss = tcp_isn(eng, t);
-	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-	c->sndq_seq = c->iss + 1;
+	tcp_conn_set_iss(c, tcp_isn(eng, t));
 	if (tcp_table_add(eng, c) < 0) {
 		rte_mempool_put(eng->conn_pool, c);
 		eng->stats.conn_limit++;
@@ -380,6 +378,7 @@ void tcp_engine_leave(struct tcp_engine *eng)
 		eng->state_count[DPT_CLOSED]--;
 		rte_mempool_put(eng->conn_pool, c);
 	}
+	tcp_listeners_reap(eng);
 }
 
 void tcp_engine_poll(struct tcp_engine *eng, uint64_t now_us)

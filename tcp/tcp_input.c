@@ -291,7 +291,10 @@ static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 	/* RFC 5681 §3.1: only ACKs of new data grow cwnd, by slow start
 	 * and then congestion avoidance, counted in bytes (RFC 3465 §2.1:
 	 * one MSS per cwnd of data acknowledged; no division). */
-	if (data > 0 && c->cwnd < c->ssthresh) {
+	if (data > 0 && c->cwnd >= 2 * RTE_MAX(c->max_snd_wnd, c->snd_mss)) {
+		/* Not cwnd-limited: growing further would only let it wrap
+		 * (RFC 7661 §4.1 spirit). */
+	} else if (data > 0 && c->cwnd < c->ssthresh) {
 		c->cwnd += RTE_MIN(data, c->snd_mss);
 	} else if (data > 0) {
 		c->bytes_acked += data;
@@ -340,10 +343,10 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 	if (seq_geq(seg->ack, c->snd_una) &&
 	    (seq_lt(c->snd_wl1, seg->seq) ||
 	     (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
-		if (c->snd_wnd == 0 && seg->wnd > 0) {
+		if (c->snd_wnd == 0 && seg->wnd > 0)
 			c->retries = 0;
-			tcp_output_mark(eng, c);
-		}
+		if (seg->wnd > c->snd_wnd)
+			tcp_output_mark(eng, c);      /* more may go now */
 		c->snd_wnd = seg->wnd;
 		c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, seg->wnd);
 		c->snd_wl1 = seg->seq;
@@ -618,6 +621,11 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 			return;
 		seg->seq++;
 		seg->flags &= ~TH_SYN;
+		if (seg->len > tcp_rcv_window(c)) {
+			eng->stats.rx_rcvbuf_full++;
+			seg->len = tcp_rcv_window(c);
+			seg->flags &= ~TH_FIN;
+		}
 		if (text_input(eng, c, seg, 0) == SEG_CONTINUE)
 			fin_input(eng, c, seg);
 		return;
@@ -635,6 +643,9 @@ static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 			    struct tcp_seg *seg)
 {
 	struct tcp_listener *l;
+	struct tcp_tuple tuple;
+	struct tcp_conn *nc;
+	uint32_t old_max;
 
 	if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
 	    !seq_gt(seg->seq, c->rcv_nxt))
@@ -643,8 +654,18 @@ static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 	if (l == NULL)
 		return false;
 	eng->stats.rx_syn_in_tw++;
+	if (c->flags & TF_CLOSE_PENDING)
+		tcp_event(eng, c, DPT_EV_CLOSED, 0);   /* the handle ends here */
+	old_max = c->snd_max;
+	tuple = c->tuple;
 	tcp_conn_release(eng, c);
 	tcp_listen_input(eng, l, seg);
+	/* RFC 1122 §4.2.2.13: the new ISS must lie beyond the old
+	 * incarnation's sequence numbers. */
+	nc = tcp_table_lookup(eng, &tuple);
+	if (nc != NULL && nc->state == DPT_SYN_RECEIVED &&
+	    seq_leq(nc->iss, old_max + 65535))
+		tcp_conn_set_iss(nc, old_max + 65536 + (nc->iss & 0xffff));
 	return true;
 }
 
@@ -682,8 +703,14 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 		rst_input(eng, c, seg);
 		return;
 	}
-	if (seg->flags & TH_SYN) {
-		/* RFC 5961 §4 (RFC 9293 §3.10.7.4 fourth): challenge ACK. */
+	if ((seg->flags | seg->th->tcp_flags) & TH_SYN) {
+		/* RFC 9293 §3.10.7.4 fourth: a passive SYN_RECEIVED goes back
+		 * to LISTEN; otherwise RFC 5961 §4: challenge ACK, whatever the
+		 * sequence number (so also when trimming removed the SYN). */
+		if (c->state == DPT_SYN_RECEIVED && (c->flags & TF_PASSIVE)) {
+			tcp_conn_release(eng, c);
+			return;
+		}
 		eng->stats.rx_syn_challenged++;
 		challenge_ack(eng, c);
 		return;

@@ -98,7 +98,6 @@ enum tcp_timer_kind {
 #define TF_DETACHED     (1u << 9)  /* app told CLOSED/RESET/ERROR; no events */
 #define TF_DEAD         (1u << 10) /* released; memory freed at end of batch */
 #define TF_PERSIST      (1u << 11) /* REXMIT timer is probing a zero window */
-#define TF_FORCE_1      (1u << 12) /* send one byte into a zero window */
 #define TF_ACCEPTQ      (1u << 13) /* on listener's accept queue */
 #define TF_RCVD_FIN     (1u << 14)
 #define TF_SYN_ACKED    (1u << 15)
@@ -164,6 +163,7 @@ struct tcp_listener {
 	struct tcp_conn_list syn_q;        /* SYN_RECEIVED children */
 	struct tcp_conn_list accept_q;     /* ESTABLISHED, not yet handed over */
 	bool accepting;
+	struct tcp_listener *dead_next;    /* closed; freed at batch end */
 	dpt_event_fn fn;
 	void *user;
 };
@@ -191,6 +191,7 @@ struct tcp_engine {
 	struct tcp_wheel wheel;
 	struct tcp_conn *outq;             /* conns with output pending */
 	struct tcp_conn *dead;             /* released this batch */
+	struct tcp_listener *dead_listeners;
 	unsigned int depth;                /* >0 while inside input/poll */
 
 	tcp_tx_fn tx;
@@ -245,6 +246,7 @@ int tcp_listen_established(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_listen_detach(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_listen_deliver(struct tcp_engine *eng, struct tcp_listener *l);
 void tcp_listeners_free(struct tcp_engine *eng);
+void tcp_listeners_reap(struct tcp_engine *eng);
 
 /* tcp_input.c */
 void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
@@ -269,6 +271,7 @@ uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
 
 /* tcp_isn.c */
 uint32_t tcp_isn(const struct tcp_engine *eng, const struct tcp_tuple *t);
+void tcp_conn_set_iss(struct tcp_conn *c, uint32_t iss);
 
 /* tcp_options.c */
 void tcp_parse_options(struct tcp_engine *eng, const uint8_t *p,

@@ -44,3 +44,11 @@ uint32_t tcp_isn(const struct tcp_engine *eng, const struct tcp_tuple *t)
 	return (uint32_t)siphash24_2w(eng->isn_key, m0, m1) +
 	       (uint32_t)(eng->now_us >> 2);
 }
+
+/* Sets the ISS of a connection whose SYN has not been sent yet. */
+void tcp_conn_set_iss(struct tcp_conn *c, uint32_t iss)
+{
+	c->iss = iss;
+	c->snd_una = c->snd_nxt = c->snd_max = iss;
+	c->sndq_seq = iss + 1;
+}

@@ -188,7 +188,11 @@ int dpt_unlisten(struct tcp_engine *eng, uint32_t ip, uint16_t port)
 	reset_children(eng, l);
 	rte_hash_del_key(eng->listeners, &l->key);
 	eng->nlisteners--;
-	rte_free(l);
+	/* May be called from this listener's own ACCEPTED callback, inside
+	 * tcp_listen_deliver(): free it when the batch ends. */
+	l->accepting = false;
+	l->dead_next = eng->dead_listeners;
+	eng->dead_listeners = l;
 	tcp_engine_leave(eng);
 	return 0;
 }
@@ -207,8 +211,18 @@ int dpt_listen_set_accepting(struct tcp_engine *eng, uint32_t ip,
 	return 0;
 }
 
+void tcp_listeners_reap(struct tcp_engine *eng)
+{
+	while (eng->dead_listeners != NULL) {
+		struct tcp_listener *l = eng->dead_listeners;
+		eng->dead_listeners = l->dead_next;
+		rte_free(l);
+	}
+}
+
 void tcp_listeners_free(struct tcp_engine *eng)
 {
+	tcp_listeners_reap(eng);
 	const void *key;
 	void *data;
 	uint32_t iter = 0;

@@ -378,6 +378,15 @@ void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 	}
 	if (c->snd_max == c->snd_una)
 		return;
+	if (c->snd_wnd == 0 && (c->flags & TF_SYN_ACKED)) {
+		/* The peer shrank its window to zero with data in flight: it
+		 * is alive, so probe it (RFC 1122 §4.2.2.17) rather than count
+		 * retries towards an abort; resend from snd_una once it opens. */
+		c->snd_nxt = c->snd_una;
+		c->flags &= ~TF_RTT_TIMING;
+		persist_probe(eng, c);
+		return;
+	}
 	eng->stats.rto_expired++;
 	limit = c->state == DPT_SYN_SENT ? eng->cfg.syn_retries :
 		c->state == DPT_SYN_RECEIVED ? eng->cfg.synack_retries :

@@ -255,3 +255,82 @@ void test_pure_ack_after_rto_carries_snd_max(void)
 	sim_raw_clear(s);
 	sim_free(s);
 }
+
+/* A peer that shrinks its window to zero with data in flight is alive:
+ * the timer probes it (RFC 1122 §4.2.2.17) for as long as it answers, and
+ * never counts towards data_retries; when the window opens the rest goes. */
+void test_zero_window_shrink_probes_not_abort(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = setup(&s, &rp, 3, 50);
+	static uint8_t d[3000];
+	struct sim_pkt p;
+	uint32_t una = rp.rcv_nxt;
+	unsigned int probes = 0;
+	bool resent = false;
+
+	CHECK_EQ(3000, dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	sim_raw_clear(s);
+	rp.win = 0;                          /* takes 1000 bytes, then shrinks */
+	raw_send(&rp, F_ACK, rp.snd_nxt, una + 1000, NULL, 0);
+	for (int i = 0; i < 120; i++) {      /* two minutes, data_retries = 3 */
+		sim_advance(s, 1000);
+		while (raw_pop(&rp, &p)) {
+			probes++;
+			raw_send(&rp, F_ACK, rp.snd_nxt, una + 1000, NULL, 0);
+		}
+	}
+	CHECK_CMP(probes, >=, 4);
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(c));
+	CHECK_STAT(s, SIM_A, conn_timeout, 0);
+	rp.win = 65535;
+	raw_send(&rp, F_ACK, rp.snd_nxt, una + 1000, NULL, 0);
+	while (raw_pop(&rp, &p))
+		resent |= p.seg.seq == una + 1000 && p.seg.len > 0;
+	CHECK_MSG(resent, "no data from snd_una once the window opened");
+	sim_raw_clear(s);
+	sim_free(s);
+}
+
+static int unlisten_accepted;
+
+static void unlisten_on_accept(struct tcp_engine *eng, struct tcp_conn *c,
+			       enum dpt_event ev, int err, void *user)
+{
+	if (ev == DPT_EV_ACCEPTED) {
+		unlisten_accepted++;
+		CHECK_EQ(0, dpt_unlisten(eng, 0, 80));
+	}
+}
+
+/* dpt_unlisten() from the listener's own ACCEPTED callback: the accepted
+ * connection stays, the listener is gone (a new SYN gets a RST), and the
+ * listener's memory is not touched after the call. */
+void test_unlisten_inside_accept_callback(void)
+{
+	struct sim_opts o;
+	struct raw_peer rp, rp2;
+	struct sim_pkt p;
+
+	sim_opts_default(&o);
+	o.with_b = false;
+	struct sim *s = mk_sim_opts(&o);
+	unlisten_accepted = 0;
+	CHECK_EQ(0, dpt_listen(s->eng[SIM_A], 0, 80, 0, unlisten_on_accept, NULL));
+	raw_init(&rp, s, SIM_A, 40000, 80);
+	raw_send(&rp, F_SYN, 5000, 0, NULL, 0);
+	RAW_EXPECT(&rp, &p);
+	CHECK_FLAGS(&p.seg, F_SYN | F_ACK);
+	rp.rcv_nxt = p.seg.seq + 1;
+	raw_send(&rp, F_ACK, 5001, rp.rcv_nxt, NULL, 0);
+	CHECK_EQ(1, unlisten_accepted);
+	CHECK_EQ(1, sim_state_count(s, SIM_A, DPT_ESTABLISHED));
+	raw_init(&rp2, s, SIM_A, 40001, 80);
+	raw_send(&rp2, F_SYN, 9000, 0, NULL, 0);
+	RAW_EXPECT(&rp2, &p);
+	CHECK_FLAGS(&p.seg, F_RST | F_ACK);
+	sim_raw_clear(s);
+	sim_free(s);
+}

@@ -72,6 +72,8 @@
 	X(test_data_retries_abort)                      \
 	X(test_karn_no_rtt_sample_from_retransmit)      \
 	X(test_pure_ack_after_rto_carries_snd_max) \
+	X(test_zero_window_shrink_probes_not_abort) \
+	X(test_unlisten_inside_accept_callback) \
 	X(test_rto_collapses_cwnd_to_one_segment)       \
 	X(test_initial_window_rfc6928)                  \
 	/* limits: t_limit.c */                         \
