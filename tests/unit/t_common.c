@@ -142,3 +142,25 @@ void no_seg(const char *file, int line, struct sim *s, unsigned int pos, int fro
 		check_fail(file, line, "expected no segment, got %s", buf);
 	}
 }
+
+/* Engine A listening on SRV_PORT, connected (passively) to the raw peer
+ * 40000 with the given ISN and MSS 1460; o NULL = mk_sim_raw(). */
+struct sim_conn *raw_established(struct sim **sp, struct raw_peer *rp, uint32_t isn,
+					const struct sim_opts *o, bool auto_read)
+{
+	int r;
+	struct sim *s;
+	if (o != NULL) {
+		s = mk_sim_opts(o);
+	} else {
+		s = mk_sim_raw();
+	}
+	struct sim_listener *l = sim_listen(s, SIM_A, SRV_PORT, 0, &r);
+	CHECK_EQ(0, r);
+	l->auto_read = auto_read;
+	raw_init(rp, s, SIM_A, 40000, SRV_PORT);
+	raw_handshake(rp, isn, 1460);
+	CHECK_EQ(1, l->naccepted);
+	*sp = s;
+	return l->accepted[0];
+}

@@ -29,6 +29,10 @@ struct sim_seg raw_handshake(struct raw_peer *rp, uint32_t isn, int mss);
 
 /* Engine A connects to the raw peer's port; the peer answers with SYN-ACK
  * (isn, mss) after delay_ms. Returns the engine's handle; rp is filled. */
+/* Engine A listening on SRV_PORT, passively connected to the raw peer
+ * 40000 (ISN isn, MSS 1460); o NULL = mk_sim_raw(). */
+struct sim_conn *raw_established(struct sim **sp, struct raw_peer *rp, uint32_t isn,
+				 const struct sim_opts *o, bool auto_read);
 struct sim_conn *raw_accept(struct sim *s, struct raw_peer *rp, uint16_t port, uint32_t isn,
 			    int mss, uint32_t delay_ms);
 

@@ -8,26 +8,6 @@
 
 #include <rte_mempool.h>
 
-static struct sim_conn *raw_established(struct sim **sp, struct raw_peer *rp, uint32_t isn,
-					const struct sim_opts *o, bool auto_read)
-{
-	int r;
-	struct sim *s;
-	if (o != NULL) {
-		s = mk_sim_opts(o);
-	} else {
-		s = mk_sim_raw();
-	}
-	struct sim_listener *l = sim_listen(s, SIM_A, SRV_PORT, 0, &r);
-	CHECK_EQ(0, r);
-	l->auto_read = auto_read;
-	raw_init(rp, s, SIM_A, 40000, SRV_PORT);
-	raw_handshake(rp, isn, 1460);
-	CHECK_EQ(1, l->naccepted);
-	*sp = s;
-	return l->accepted[0];
-}
-
 /* Receive everything the engine sends to rp, acking as it goes, until
  * `want` bytes came; returns them in out. */
 static size_t raw_drain(struct raw_peer *rp, uint8_t *out, size_t want, uint32_t max_ms,

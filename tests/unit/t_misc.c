@@ -181,15 +181,10 @@ static uint8_t *tcp_of(uint8_t *ip) { return ip + (ip[0] & 0xf) * 4; }
  * mbufs are refused (rx_multiseg). The connection is unharmed. */
 void test_bad_checksum_dropped(void)
 {
-	struct sim *s = mk_sim_raw();
+	struct sim *s;
 	struct raw_peer rp;
 	struct sim_pkt p;
-	int r;
-	struct sim_listener *l = sim_listen(s, SIM_A, SRV_PORT, 0, &r);
-	CHECK_EQ(0, r);
-	raw_init(&rp, s, SIM_A, 40000, SRV_PORT);
-	raw_handshake(&rp, 1000, 1460);
-	struct sim_conn *a = l->accepted[0];
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, true);
 	static uint8_t d[100];
 	sim_fill_pattern(d, sizeof(d), 51);
 	struct seg_spec sp = {

@@ -4,27 +4,13 @@
 #include "t_common.h"
 #include "tests.h"
 
-/* A listens on SRV_PORT; the raw peer (port 40000, ISN 1000) connects. */
-static struct sim_conn *raw_established(struct sim **sp, struct raw_peer *rp)
-{
-	int r;
-	struct sim *s = mk_sim_raw();
-	struct sim_listener *l = sim_listen(s, SIM_A, SRV_PORT, 0, &r);
-	CHECK_EQ(0, r);
-	raw_init(rp, s, SIM_A, 40000, SRV_PORT);
-	raw_handshake(rp, 1000, 1460);
-	CHECK_EQ(1, l->naccepted);
-	*sp = s;
-	return l->accepted[0];
-}
-
 /* RFC 5961 §3.2: RST with SEQ == RCV.NXT resets the connection; nothing
  * is sent back. */
 void test_rst_exact_seq_accepted(void)
 {
 	struct sim *s;
 	struct raw_peer rp;
-	struct sim_conn *a = raw_established(&s, &rp);
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, true);
 	static const uint8_t d[100] = {1, 2, 3};
 	raw_data(&rp, d, sizeof(d));
 	sim_raw_clear(s);
@@ -52,7 +38,7 @@ void test_rst_in_window_challenged(void)
 	struct sim *s;
 	struct raw_peer rp;
 	struct sim_pkt p;
-	struct sim_conn *a = raw_established(&s, &rp);
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, true);
 	struct dpt_conn_info in;
 	CHECK(sim_conn_info(a, &in));
 	CHECK_EQ(rp.snd_nxt, in.rcv_nxt);
@@ -89,7 +75,7 @@ void test_rst_out_of_window_ignored(void)
 {
 	struct sim *s;
 	struct raw_peer rp;
-	struct sim_conn *a = raw_established(&s, &rp);
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, true);
 	struct dpt_conn_info in;
 	CHECK(sim_conn_info(a, &in));
 	raw_send(&rp, F_RST, rp.snd_nxt + in.rcv_wnd, 0, NULL, 0);
@@ -114,7 +100,7 @@ void test_syn_in_established_challenge_ack(void)
 	struct sim *s;
 	struct raw_peer rp;
 	struct sim_pkt p;
-	struct sim_conn *a = raw_established(&s, &rp);
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, true);
 
 	raw_send_mss(&rp, F_SYN, rp.snd_nxt + 10, 0, 1460);
 	RAW_EXPECT(&rp, &p);
@@ -202,7 +188,7 @@ void test_challenge_ack_rate_limited(void)
 	struct sim *s;
 	struct raw_peer rp;
 	struct sim_pkt p;
-	raw_established(&s, &rp);
+	raw_established(&s, &rp, 1000, NULL, true);
 	uint64_t base = sim_stats(s, SIM_A)->tx_challenge_ack;
 	for (int i = 0; i < 1100; i++) {
 		struct seg_spec sp = {
