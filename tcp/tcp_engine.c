@@ -64,13 +64,15 @@ void tcp_config_defaults(struct tcp_config *cfg)
 	};
 }
 
+/* Called once per poll-loop iteration: a multiply, no division. The factor
+ * is the same for every core, so a race on first use is harmless. */
 uint64_t tcp_clock_us(void)
 {
-	static uint64_t hz;
+	static double us_per_cycle;
 
-	if (hz == 0)
-		hz = rte_get_tsc_hz();
-	return (uint64_t)((double)rte_get_tsc_cycles() * 1e6 / (double)hz);
+	if (us_per_cycle == 0)
+		us_per_cycle = 1e6 / (double)rte_get_tsc_hz();
+	return (uint64_t)((double)rte_get_tsc_cycles() * us_per_cycle);
 }
 
 uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us)
