@@ -267,10 +267,22 @@ dp_init(const struct dp_app_opts *opts)
 	return 0;
 }
 
+unsigned int
+dp_engine_count(void)
+{
+	return dp_the_ctx != NULL ? 1 : 0;
+}
+
+struct tcp_engine *
+dp_engine_at(unsigned int i)
+{
+	return dp_the_ctx != NULL && i == 0 ? dp_the_ctx->eng : NULL;
+}
+
 struct tcp_engine *
 dp_engine(void)
 {
-	return dp_the_ctx != NULL ? dp_the_ctx->eng : NULL;
+	return dp_engine_at(0);
 }
 
 uint32_t

@@ -42,18 +42,27 @@ void dp_usage(FILE *f, const char *prog);
  * it prints the effective config and returns 1 before touching the port. */
 int dp_init(const struct dp_app_opts *opts);
 
-struct tcp_engine *dp_engine(void);
+/* One engine per worker lcore ([dataplane] workers), indexed 0..count-1;
+ * tcp_engine_id(dp_engine_at(i)) == i. Set up engines (dpt_listen on each,
+ * or dpt_connect) before dp_run() or from the hook, on the engine's own
+ * lcore; never touch one engine from another engine's lcore. */
+unsigned int dp_engine_count(void);
+struct tcp_engine *dp_engine_at(unsigned int i);
+struct tcp_engine *dp_engine(void);   /* dp_engine_at(0) */
 uint32_t dp_local_ip(void);           /* host byte order */
 const struct dp_stats *dp_stats(void);
 
-/* Called once per poll-loop iteration, after input, before timers and
- * output: the place for application work that is not event-driven. */
+/* Called once per poll-loop iteration of each engine, on that engine's
+ * lcore, after input, before timers and output: the place for application
+ * work that is not event-driven. */
 typedef void (*dp_hook_fn)(struct tcp_engine *eng, uint64_t now_us,
 			   void *arg);
 
-/* The poll loop, on the calling (EAL) lcore: RX burst, parse, engine
- * input, hook, engine poll (timers, output), ARP, telemetry, TX flush.
- * Returns 0 after dp_stop(), SIGINT or SIGTERM. */
+/* The poll loops: one per engine, engine 0 on the calling (main) lcore,
+ * the others on the next EAL lcores. Each: RX burst, parse, steering,
+ * engine input, hook, engine poll (timers, output), ARP, telemetry, TX
+ * flush. Returns 0 after dp_stop(), SIGINT or SIGTERM, once every loop
+ * has stopped. */
 int dp_run(dp_hook_fn hook, void *arg);
 void dp_stop(void);                   /* async-signal-safe */
 

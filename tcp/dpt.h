@@ -69,8 +69,11 @@ int dpt_listen_set_accepting(struct tcp_engine *eng, uint32_t ip,
 			     uint16_t port, int on);
 
 /* Active open to ip:port (host order). The local port is chosen from the
- * ephemeral range unless lport != 0. *out gets the handle at once;
- * DPT_EV_CONNECTED or DPT_EV_ERROR follows. */
+ * ephemeral range unless lport != 0, and only among ports whose replies
+ * reach this engine's core. *out gets the handle at once;
+ * DPT_EV_CONNECTED or DPT_EV_ERROR follows. -EADDRNOTAVAIL: no free local
+ * port (or lport's replies would reach another core); -EADDRINUSE: the
+ * 4-tuple with lport exists (TIME_WAIT included). */
 int dpt_connect(struct tcp_engine *eng, uint32_t ip, uint16_t port,
 		uint16_t lport, dpt_event_fn fn, void *user,
 		struct tcp_conn **out);

@@ -102,6 +102,9 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		return NULL;
 	}
 	eng->cfg = p->cfg;
+	eng->id = p->engine_id;
+	eng->owned = p->owned;
+	eng->owned_ctx = p->owned_ctx;
 	if (eng->cfg.rcv_buf_bytes > TCP_MAX_WIN)
 		eng->cfg.rcv_buf_bytes = TCP_MAX_WIN;
 	eng->local_ip = rte_cpu_to_be_32(p->local_ip);
@@ -415,4 +418,10 @@ void tcp_engine_foreach_conn(const struct tcp_engine *eng,
 		if (fn(&info, arg) != 0)
 			break;
 	}
+}
+
+unsigned int
+tcp_engine_id(const struct tcp_engine *eng)
+{
+	return eng->id;
 }

@@ -41,6 +41,13 @@ void tcp_config_defaults(struct tcp_config *cfg);
  * it took (the engine frees and counts the rest). */
 typedef uint16_t (*tcp_tx_fn)(void *ctx, struct rte_mbuf **pkts, uint16_t n);
 
+/* Flow ownership (DESIGN.md "Flow affinity"): true when the engine that
+ * asks owns the 4-tuple, i.e. the peer's segments of that flow will be
+ * delivered to it. Addresses and ports in host byte order. Active opens
+ * pick only local ports for which it answers true. */
+typedef bool (*tcp_flow_owned_fn)(void *ctx, uint32_t lip, uint16_t lport,
+				  uint32_t rip, uint16_t rport);
+
 struct tcp_engine_params {
 	struct tcp_config cfg;
 	uint32_t local_ip;         /* host byte order */
@@ -55,11 +62,16 @@ struct tcp_engine_params {
 	 * otherwise it writes complete checksums. */
 	bool tx_cksum_offload;
 	uint64_t isn_secret[2];    /* RFC 6528 key; zero = random at create */
+	tcp_flow_owned_fn owned;   /* NULL: this engine owns every flow */
+	void *owned_ctx;
 };
 
 struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p);
 /* Frees every connection (no segments sent) and the engine. */
 void tcp_engine_destroy(struct tcp_engine *eng);
+
+/* The engine_id it was created with. */
+unsigned int tcp_engine_id(const struct tcp_engine *eng);
 
 /* Segment input. Each mbuf's data starts at a validated IPv4 header
  * (version, length, header checksum, not a fragment, addressed to us,

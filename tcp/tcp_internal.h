@@ -187,6 +187,9 @@ struct tcp_engine {
 	uint32_t nlisteners;
 	uint32_t state_count[DPT_STATE_COUNT];
 	uint16_t next_ephemeral;
+	unsigned int id;                   /* params.engine_id */
+	tcp_flow_owned_fn owned;           /* NULL: every flow is ours */
+	void *owned_ctx;
 
 	struct tcp_wheel wheel;
 	struct tcp_conn *outq;             /* conns with output pending */

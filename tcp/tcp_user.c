@@ -25,6 +25,11 @@ static int pick_port(struct tcp_engine *eng, struct tcp_tuple *t)
 		if (eng->next_ephemeral > TCP_EPHEMERAL_HI)
 			eng->next_ephemeral = TCP_EPHEMERAL_LO;
 		t->lport = rte_cpu_to_be_16(p);
+		if (eng->owned != NULL &&
+		    !eng->owned(eng->owned_ctx, rte_be_to_cpu_32(t->lip), p,
+				rte_be_to_cpu_32(t->rip),
+				rte_be_to_cpu_16(t->rport)))
+			continue;        /* replies would reach another core */
 		if (tcp_table_lookup(eng, t) == NULL)
 			return 0;        /* also skips tuples in TIME_WAIT */
 	}
@@ -46,6 +51,10 @@ int dpt_connect(struct tcp_engine *eng, uint32_t ip, uint16_t port,
 		return -EINVAL;
 	if (lport != 0) {
 		t.lport = rte_cpu_to_be_16(lport);
+		if (eng->owned != NULL &&
+		    !eng->owned(eng->owned_ctx, rte_be_to_cpu_32(t.lip), lport,
+				ip, port))
+			return -EADDRNOTAVAIL;   /* replies go to another core */
 		if (tcp_table_lookup(eng, &t) != NULL)
 			return -EADDRINUSE;
 	} else if ((rc = pick_port(eng, &t)) < 0) {
