@@ -18,7 +18,7 @@ app_conn_starve(struct app_conn *ac)
 {
 	if (!ac->starved) {
 		ac->starved = true;
-		TAILQ_INSERT_TAIL(&ac->srv->starved, ac, link);
+		TAILQ_INSERT_TAIL(&ac->w->starved, ac, link);
 	}
 }
 
@@ -27,7 +27,7 @@ app_conn_unstarve(struct app_conn *ac)
 {
 	if (ac->starved) {
 		ac->starved = false;
-		TAILQ_REMOVE(&ac->srv->starved, ac, link);
+		TAILQ_REMOVE(&ac->w->starved, ac, link);
 	}
 }
 
@@ -37,10 +37,12 @@ app_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 {
 	struct app_conn *ac = user;
 	struct app_server *srv;
+	struct app_worker *w;
 
 	switch (ev) {
-	case DPT_EV_ACCEPTED:       /* user is the listener's: the server */
-		srv = user;
+	case DPT_EV_ACCEPTED:       /* user is the listener's: its worker */
+		w = user;
+		srv = w->srv;
 		ac = malloc(srv->conn_size);
 		if (ac == NULL) {
 			dpt_abort(eng, c);
@@ -48,9 +50,10 @@ app_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 		}
 		memset(ac, 0, srv->conn_zeroed);
 		ac->srv = srv;
+		ac->w = w;
 		ac->c = c;
 		ac->starved = false;
-		srv->accepted++;
+		w->accepted++;
 		dpt_set_user(c, ac);
 		srv->pump(eng, ac);
 		break;
@@ -66,7 +69,7 @@ app_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 		if (ac != NULL) {
 			srv = ac->srv;
 			app_conn_unstarve(ac);
-			srv->finished++;
+			ac->w->finished++;
 			if (srv->conn_fini != NULL)
 				srv->conn_fini(ac);
 		}
@@ -82,12 +85,13 @@ static void
 app_hook(struct tcp_engine *eng, uint64_t now_us, void *arg)
 {
 	struct app_server *srv = arg;
+	struct app_worker *w = &srv->workers[tcp_engine_id(eng)];
 	struct app_conn_list retry = TAILQ_HEAD_INITIALIZER(retry);
 	struct app_conn *ac;
 
-	if (TAILQ_EMPTY(&srv->starved))
+	if (TAILQ_EMPTY(&w->starved))
 		return;
-	TAILQ_CONCAT(&retry, &srv->starved, link);
+	TAILQ_CONCAT(&retry, &w->starved, link);
 	while ((ac = TAILQ_FIRST(&retry)) != NULL) {
 		TAILQ_REMOVE(&retry, ac, link);
 		ac->starved = false;
@@ -95,14 +99,50 @@ app_hook(struct tcp_engine *eng, uint64_t now_us, void *arg)
 	}
 }
 
+/* A listener on every engine: each accepts the flows it owns. */
+static int
+app_listen_all(struct app_server *srv, uint16_t port)
+{
+	unsigned int i;
+	int ret;
+
+	srv->n_workers = dp_engine_count();
+	srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
+	if (srv->workers == NULL)
+		return -ENOMEM;
+	for (i = 0; i < srv->n_workers; i++) {
+		srv->workers[i].srv = srv;
+		TAILQ_INIT(&srv->workers[i].starved);
+		ret = dpt_listen(dp_engine_at(i), 0, port, 0, app_event,
+				 &srv->workers[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void
+app_totals(const struct app_server *srv, struct app_worker *tot)
+{
+	unsigned int i;
+
+	memset(tot, 0, sizeof(*tot));
+	for (i = 0; i < srv->n_workers; i++) {
+		tot->accepted += srv->workers[i].accepted;
+		tot->finished += srv->workers[i].finished;
+		tot->bytes += srv->workers[i].bytes;
+		tot->items += srv->workers[i].items;
+	}
+}
+
 int
 app_server_main(int argc, char **argv, struct app_server *srv)
 {
 	struct dp_app_opts opts;
+	struct app_worker tot;
 	char ip[16], tail[128];
 	int ret;
 
-	TAILQ_INIT(&srv->starved);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "%s: EAL: %s\n", srv->prog,
@@ -124,21 +164,25 @@ app_server_main(int argc, char **argv, struct app_server *srv)
 		rte_eal_cleanup();
 		return ret > 0 ? 0 : 1;
 	}
-	ret = dpt_listen(dp_engine(), 0, opts.port, 0, app_event, srv);
+	ret = app_listen_all(srv, opts.port);
 	if (ret < 0) {
 		DP_LOG(ERR, "%s: listen on port %u: %s", srv->name, opts.port,
 		       strerror(-ret));
 		dp_fini();
+		free(srv->workers);
 		return 1;
 	}
 	DP_LOG(INFO, "%s: listening on %s:%u%s", srv->name,
 	       dp_ip_str(dp_local_ip(), ip, sizeof(ip)), opts.port,
 	       srv->listen_note != NULL ? srv->listen_note : "");
 	dp_run(app_hook, srv);
-	srv->summary(srv, tail, sizeof(tail));
+	app_totals(srv, &tot);
+	srv->summary(&tot, tail, sizeof(tail));
 	DP_LOG(INFO, "%s: %" PRIu64 " connections served (%" PRIu64
-	       " finished), %s", srv->name, srv->accepted, srv->finished,
+	       " finished) by %u engine%s, %s", srv->name, tot.accepted,
+	       tot.finished, srv->n_workers, srv->n_workers == 1 ? "" : "s",
 	       tail);
 	dp_fini();
+	free(srv->workers);
 	return 0;
 }

@@ -55,7 +55,7 @@ echo_pump(struct tcp_engine *eng, struct app_conn *ac)
 				return;
 			}
 			ec->off += (uint32_t)n;
-			ac->srv->bytes += (uint64_t)n;
+			ac->w->bytes += (uint64_t)n;
 			if ((size_t)n < want)
 				return;           /* DPT_EV_WRITABLE follows */
 		}
@@ -72,9 +72,9 @@ echo_pump(struct tcp_engine *eng, struct app_conn *ac)
 }
 
 static void
-echo_summary(const struct app_server *srv, char *buf, size_t size)
+echo_summary(const struct app_worker *tot, char *buf, size_t size)
 {
-	snprintf(buf, size, "%" PRIu64 " bytes echoed", srv->bytes);
+	snprintf(buf, size, "%" PRIu64 " bytes echoed", tot->bytes);
 }
 
 int

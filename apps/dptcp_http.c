@@ -21,11 +21,6 @@
 #define HTTP_BODY_MAX (1ULL << 40)    /* larger N: 404 */
 #define HTTP_PATTERN_LEN (26 * 2520)  /* a multiple of 26 */
 
-struct http_app {
-	struct app_server srv;            /* first: the shared part */
-	uint64_t requests;
-};
-
 struct http_conn {
 	struct app_conn ac;               /* first: app_server's part */
 	uint32_t req_len;                 /* bytes in req */
@@ -245,7 +240,7 @@ http_start_response(struct http_conn *hc, const struct http_req *r)
 	}
 	hc->responding = true;
 	hc->close_after = r->close;
-	((struct http_app *)hc->ac.srv)->requests++;
+	hc->ac.w->items++;
 }
 
 /* Input after the last answered request is discarded first: closing
@@ -296,7 +291,7 @@ http_send_response(struct tcp_engine *eng, struct tcp_conn *c,
 		}
 		if (n < 0)
 			return -1;
-		hc->ac.srv->bytes += (uint64_t)n;
+		hc->ac.w->bytes += (uint64_t)n;
 		if (hc->hdr_off < hc->hdr_len) {
 			hc->hdr_off += (uint32_t)n;
 		} else {
@@ -358,29 +353,25 @@ http_pump(struct tcp_engine *eng, struct app_conn *ac)
 }
 
 static void
-http_summary(const struct app_server *srv, char *buf, size_t size)
+http_summary(const struct app_worker *tot, char *buf, size_t size)
 {
-	const struct http_app *app = (const struct http_app *)srv;
-
 	snprintf(buf, size, "%" PRIu64 " requests, %" PRIu64 " bytes sent",
-		 app->requests, srv->bytes);
+		 tot->items, tot->bytes);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct http_app app = {
-		.srv = {
-			.prog = "dptcp-http",
-			.name = "http",
-			.listen_note = " (GET /N answers N bytes)",
-			.conn_size = sizeof(struct http_conn),
-			.conn_zeroed = offsetof(struct http_conn, hdr),
-			.pump = http_pump,
-			.summary = http_summary,
-		},
+	struct app_server srv = {
+		.prog = "dptcp-http",
+		.name = "http",
+		.listen_note = " (GET /N answers N bytes)",
+		.conn_size = sizeof(struct http_conn),
+		.conn_zeroed = offsetof(struct http_conn, hdr),
+		.pump = http_pump,
+		.summary = http_summary,
 	};
 
 	http_pattern_init();
-	return app_server_main(argc, argv, &app.srv);
+	return app_server_main(argc, argv, &srv);
 }

@@ -1,11 +1,12 @@
 /* dp.c — the application-facing dataplane: command-line options, setup of
- * config, port and engine, the poll loop, signal handling and teardown.
- * One dataplane context (one port, one engine, one lcore) per process. */
+ * config, port and engines, the poll loops, signal handling and teardown.
+ * One port per process; one dataplane context and engine per worker lcore. */
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -16,7 +17,12 @@
 #include "dp.h"
 #include "dp_internal.h"
 
-static struct dp_ctx *dp_the_ctx;
+static struct dp_ctx *dp_workers[DP_MAX_WORKERS];
+static unsigned int dp_n_workers;
+static struct dp_steer dp_the_steer;
+static uint64_t dp_isn_secret[2];
+static dp_hook_fn dp_run_hook;
+static void *dp_run_arg;
 static atomic_int dp_quit;
 static bool dp_pdump_on;
 
@@ -196,15 +202,23 @@ dp_engine_start(struct dp_ctx *ctx, const struct dp_config *cfg)
 	p.cfg = cfg->tcp;
 	p.local_ip = ctx->ip;
 	p.mtu = ctx->mtu;
-	p.socket_id = (int)rte_socket_id();
-	p.engine_id = 0;
+	p.socket_id = (int)rte_lcore_to_socket_id(ctx->lcore_id);
+	p.engine_id = ctx->worker;
 	p.pool = ctx->pool;
 	p.tx = dp_tx_ipv4_burst;
 	p.tx_ctx = ctx;
 	p.tx_cksum_offload = ctx->tx_cksum_offload;
+	/* One ISN key for all engines: a 4-tuple's ISN space does not depend
+	 * on which worker owns it (RFC 6528 asks for one secret per host). */
+	p.isn_secret[0] = dp_isn_secret[0];
+	p.isn_secret[1] = dp_isn_secret[1];
+	if (ctx->steer->n_workers > 1) {
+		p.owned = dp_steer_owned;
+		p.owned_ctx = ctx;
+	}
 	ctx->eng = tcp_engine_create(&p);
 	if (ctx->eng == NULL) {
-		DP_LOG(ERR, "tcp_engine_create failed");
+		DP_LOG(ERR, "tcp_engine_create failed (worker %u)", ctx->worker);
 		return -ENOMEM;
 	}
 	return 0;
@@ -221,11 +235,111 @@ dp_pdump_start(void)
 		       rte_strerror(rte_errno));
 }
 
+/* Worker w runs on the w-th EAL lcore, the main lcore first. */
+static int
+dp_pick_lcores(const struct dp_config *cfg, unsigned int *n,
+	       unsigned int lcores[DP_MAX_WORKERS])
+{
+	unsigned int have = rte_lcore_count(), want, i = 0, l;
+
+	want = cfg->dataplane.workers != 0 ? cfg->dataplane.workers : have;
+	if (want > have || want > DP_MAX_WORKERS) {
+		fprintf(stderr,
+			"dptcp: [dataplane] workers = %u, but the EAL has %u lcores: give more with -l/--lcores\n",
+			want, have);
+		return -EINVAL;
+	}
+	lcores[i++] = rte_get_main_lcore();
+	RTE_LCORE_FOREACH_WORKER(l) {
+		if (i == want)
+			break;
+		lcores[i++] = l;
+	}
+	*n = want;
+	return 0;
+}
+
+static struct dp_ctx *
+dp_ctx_new(unsigned int worker, unsigned int lcore, const struct dp_config *cfg)
+{
+	struct dp_ctx *ctx;
+
+	ctx = rte_zmalloc_socket("dp_ctx", sizeof(*ctx), RTE_CACHE_LINE_SIZE,
+				 (int)rte_lcore_to_socket_id(lcore));
+	if (ctx == NULL)
+		return NULL;
+	ctx->worker = worker;
+	ctx->lcore_id = lcore;
+	ctx->steer = &dp_the_steer;
+	ctx->port_id = RTE_MAX_ETHPORTS;
+	ctx->ip = cfg->net.ip;
+	ctx->netmask = dp_prefix_mask(cfg->net.prefix_len);
+	ctx->gateway = cfg->net.gateway;
+	dp_arp_init(ctx);
+	return ctx;
+}
+
+/* Worker w's view of the port set up through worker 0. */
+static void
+dp_ctx_share_port(struct dp_ctx *ctx, const struct dp_ctx *first)
+{
+	const struct dp_steer *st = ctx->steer;
+
+	ctx->port_id = first->port_id;
+	ctx->mac = first->mac;
+	ctx->mtu = first->mtu;
+	ctx->tx_cksum_offload = first->tx_cksum_offload;
+	ctx->rx_ip_cksum_offload = first->rx_ip_cksum_offload;
+	ctx->pool = first->pool;
+	ctx->rxq = ctx->worker < st->n_rxq ? (uint16_t)ctx->worker : DP_NO_QUEUE;
+	ctx->txq = ctx->worker < st->n_txq ? (uint16_t)ctx->worker : DP_NO_QUEUE;
+}
+
+static void dp_teardown(void);
+
+static int
+dp_setup(const struct dp_app_opts *opts, const struct dp_config *cfg)
+{
+	unsigned int lcores[DP_MAX_WORKERS], n, w;
+	struct dp_ctx *first;
+	int ret;
+
+	ret = dp_pick_lcores(cfg, &n, lcores);
+	if (ret < 0)
+		return ret;
+	ret = dp_steer_init(&dp_the_steer, n, (int)rte_socket_id());
+	if (ret < 0)
+		return ret;
+	for (w = 0; w < n; w++) {
+		dp_workers[w] = dp_ctx_new(w, lcores[w], cfg);
+		if (dp_workers[w] == NULL)
+			return -ENOMEM;
+		dp_n_workers = w + 1;
+	}
+	first = dp_workers[0];
+	ret = dp_port_init(first, &cfg->port, &dp_the_steer,
+			   cfg->dataplane.rss != 0);
+	if (ret == 0)
+		ret = dp_steer_tx_setup(&dp_the_steer, (int)rte_socket_id());
+	if (ret < 0)
+		return ret;
+	/* Zero (getrandom failed) lets each engine draw its own. */
+	if (getrandom(dp_isn_secret, sizeof(dp_isn_secret), 0) !=
+	    (ssize_t)sizeof(dp_isn_secret))
+		memset(dp_isn_secret, 0, sizeof(dp_isn_secret));
+	for (w = 0; w < n && ret == 0; w++) {
+		dp_ctx_share_port(dp_workers[w], first);
+		ret = dp_engine_start(dp_workers[w], cfg);
+	}
+	if (ret == 0 && opts->pcap_path != NULL)
+		ret = dp_pcap_open(dp_workers, n, opts->pcap_path);
+	return ret;
+}
+
 int
 dp_init(const struct dp_app_opts *opts)
 {
 	struct dp_config cfg;
-	struct dp_ctx *ctx;
 	char ip[16];
 	int ret;
 
@@ -236,47 +350,31 @@ dp_init(const struct dp_app_opts *opts)
 		dp_config_print(stdout, &cfg);
 		return 1;
 	}
-	ctx = rte_zmalloc_socket("dp_ctx", sizeof(*ctx), RTE_CACHE_LINE_SIZE,
-				 (int)rte_socket_id());
-	if (ctx == NULL)
-		return -ENOMEM;
-	dp_the_ctx = ctx;
-	ctx->ip = cfg.net.ip;
-	ctx->netmask = dp_prefix_mask(cfg.net.prefix_len);
-	ctx->gateway = cfg.net.gateway;
-	dp_arp_init(ctx);
-	ret = dp_port_init(ctx, &cfg.port);
-	if (ret == 0)
-		ret = dp_engine_start(ctx, &cfg);
-	if (ret == 0 && opts->pcap_path != NULL)
-		ret = dp_pcap_open(ctx, opts->pcap_path);
+	ret = dp_setup(opts, &cfg);
 	if (ret < 0) {
-		if (ctx->eng != NULL)
-			tcp_engine_destroy(ctx->eng);
-		dp_port_fini(ctx);
-		rte_free(ctx);
-		dp_the_ctx = NULL;
+		dp_teardown();
 		return ret;
 	}
 	dp_pdump_start();
-	dp_telemetry_init();
+	dp_telemetry_init(dp_workers, dp_n_workers);
 	dp_signals();
-	DP_LOG(INFO, "address %s/%u%s, engine ready (MSS %u)",
-	       dp_ip_str(ctx->ip, ip, sizeof(ip)), cfg.net.prefix_len,
-	       ctx->gateway ? ", with gateway" : "", ctx->mtu - 40);
+	DP_LOG(INFO, "address %s/%u%s, %u engine%s ready (MSS %u)",
+	       dp_ip_str(cfg.net.ip, ip, sizeof(ip)), cfg.net.prefix_len,
+	       cfg.net.gateway ? ", with gateway" : "", dp_n_workers,
+	       dp_n_workers == 1 ? "" : "s", dp_workers[0]->mtu - 40);
 	return 0;
 }
 
 unsigned int
 dp_engine_count(void)
 {
-	return dp_the_ctx != NULL ? 1 : 0;
+	return dp_n_workers;
 }
 
 struct tcp_engine *
 dp_engine_at(unsigned int i)
 {
-	return dp_the_ctx != NULL && i == 0 ? dp_the_ctx->eng : NULL;
+	return i < dp_n_workers ? dp_workers[i]->eng : NULL;
 }
 
 struct tcp_engine *
@@ -288,13 +386,13 @@ dp_engine(void)
 uint32_t
 dp_local_ip(void)
 {
-	return dp_the_ctx != NULL ? dp_the_ctx->ip : 0;
+	return dp_n_workers > 0 ? dp_workers[0]->ip : 0;
 }
 
 const struct dp_stats *
 dp_stats(void)
 {
-	return dp_the_ctx != NULL ? &dp_the_ctx->stats : NULL;
+	return dp_n_workers > 0 ? &dp_workers[0]->stats : NULL;
 }
 
 /* One iteration of the per-core loop of DESIGN.md "Data path". */
@@ -305,52 +403,107 @@ dp_poll_once(struct dp_ctx *ctx, dp_hook_fn hook, void *arg)
 	uint16_t n;
 
 	ctx->now_us = tcp_clock_us();
-	n = rte_eth_rx_burst(ctx->port_id, 0, pkts, DP_RX_BURST);
-	if (n > 0)
-		dp_eth_rx(ctx, pkts, n);
+	if (likely(ctx->rxq != DP_NO_QUEUE)) {
+		n = rte_eth_rx_burst(ctx->port_id, ctx->rxq, pkts,
+				     DP_RX_BURST);
+		if (n > 0)
+			dp_eth_rx(ctx, pkts, n);
+	}
+	if (ctx->steer->n_workers > 1) {
+		dp_steer_flush(ctx);
+		dp_steer_poll(ctx);
+	}
 	if (hook != NULL)
 		hook(ctx->eng, ctx->now_us, arg);
 	tcp_engine_poll(ctx->eng, ctx->now_us);
 	dp_arp_tick(ctx);
 	dp_telemetry_update(ctx);
 	dp_eth_flush(ctx);
+	if (ctx->steer->tx != NULL)
+		dp_steer_tx_drain(ctx);
+}
+
+static int
+dp_worker_loop(void *arg)
+{
+	struct dp_ctx *ctx = arg;
+
+	DP_LOG(INFO, "worker %u: poll loop on lcore %u (RX queue %d, TX queue %d)",
+	       ctx->worker, rte_lcore_id(),
+	       ctx->rxq == DP_NO_QUEUE ? -1 : (int)ctx->rxq,
+	       ctx->txq == DP_NO_QUEUE ? -1 : (int)ctx->txq);
+	while (!atomic_load_explicit(&dp_quit, memory_order_relaxed))
+		dp_poll_once(ctx, dp_run_hook, dp_run_arg);
+	/* Frames a worker queued for another's TX queue after that one
+	 * stopped are freed by dp_fini. */
+	return 0;
 }
 
 int
 dp_run(dp_hook_fn hook, void *arg)
 {
-	struct dp_ctx *ctx = dp_the_ctx;
+	unsigned int w;
+	int ret;
 
-	if (ctx == NULL || ctx->eng == NULL)
+	if (dp_n_workers == 0)
 		return -EINVAL;
-	if (rte_lcore_id() == LCORE_ID_ANY) {
-		DP_LOG(ERR, "dp_run must run on an EAL lcore");
+	if (rte_lcore_id() != dp_workers[0]->lcore_id) {
+		DP_LOG(ERR, "dp_run must run on the main lcore");
 		return -EINVAL;
 	}
-	DP_LOG(INFO, "poll loop on lcore %u", rte_lcore_id());
-	while (!atomic_load_explicit(&dp_quit, memory_order_relaxed))
-		dp_poll_once(ctx, hook, arg);
-	DP_LOG(INFO, "poll loop stopped");
+	dp_run_hook = hook;
+	dp_run_arg = arg;
+	for (w = 1; w < dp_n_workers; w++) {
+		ret = rte_eal_remote_launch(dp_worker_loop, dp_workers[w],
+					    dp_workers[w]->lcore_id);
+		if (ret != 0) {
+			DP_LOG(ERR, "worker %u: launch on lcore %u: %s", w,
+			       dp_workers[w]->lcore_id, strerror(-ret));
+			dp_stop();
+			break;
+		}
+	}
+	dp_worker_loop(dp_workers[0]);
+	rte_eal_mp_wait_lcore();
+	DP_LOG(INFO, "poll loops stopped");
 	return 0;
+}
+
+/* Everything dp_setup made, in reverse; also after a partial setup. */
+static void
+dp_teardown(void)
+{
+	unsigned int w;
+
+	for (w = 0; w < dp_n_workers; w++) {
+		struct dp_ctx *ctx = dp_workers[w];
+
+		if (ctx->port_id != RTE_MAX_ETHPORTS)
+			dp_eth_flush(ctx);
+		if (ctx->eng != NULL)
+			tcp_engine_destroy(ctx->eng);
+		ctx->eng = NULL;
+		dp_arp_fini(ctx);
+	}
+	dp_telemetry_fini();
+	if (dp_n_workers > 0) {
+		dp_pcap_close(dp_workers[0]);
+		dp_port_fini(dp_workers[0]);
+	}
+	dp_steer_fini(&dp_the_steer);
+	for (w = 0; w < dp_n_workers; w++) {
+		rte_free(dp_workers[w]);
+		dp_workers[w] = NULL;
+	}
+	dp_n_workers = 0;
 }
 
 void
 dp_fini(void)
 {
-	struct dp_ctx *ctx = dp_the_ctx;
-
-	if (ctx != NULL) {
-		dp_eth_flush(ctx);
-		if (ctx->eng != NULL)
-			tcp_engine_destroy(ctx->eng);
-		ctx->eng = NULL;
-		dp_arp_fini(ctx);
-		dp_pcap_close(ctx);
-		if (dp_pdump_on)
-			rte_pdump_uninit();
-		dp_port_fini(ctx);
-		dp_the_ctx = NULL;
-		rte_free(ctx);
-	}
+	if (dp_pdump_on)
+		rte_pdump_uninit();
+	dp_pdump_on = false;
+	dp_teardown();
 	rte_eal_cleanup();
 }

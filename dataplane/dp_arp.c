@@ -159,10 +159,32 @@ dp_arp_header_ok(const struct rte_arp_hdr *arp)
 	       (op == RTE_ARP_OP_REQUEST || op == RTE_ARP_OP_REPLY);
 }
 
+/* Every worker keeps its own cache (no sharing on the data path): an ARP
+ * packet that passed the header checks is copied to the other workers. */
+static void
+dp_arp_share(struct dp_ctx *ctx, const struct rte_mbuf *m)
+{
+	unsigned int w;
+	struct rte_mbuf *c;
+
+	for (w = 0; w < ctx->steer->n_workers; w++) {
+		if (w == ctx->worker)
+			continue;
+		c = rte_pktmbuf_copy(m, ctx->pool, 0, UINT32_MAX);
+		if (c == NULL) {
+			ctx->stats.tx_nombuf++;
+			continue;
+		}
+		ctx->stats.arp_shared++;
+		dp_steer_push(ctx, w, c, true);
+	}
+}
+
 /* RFC 826 "Packet Reception": merge the sender into an existing entry;
- * add it only when the packet is for us. m's data starts at Ethernet. */
+ * add it only when the packet is for us. m's data starts at Ethernet. A
+ * copy from another worker only updates this worker's cache. */
 void
-dp_arp_input(struct dp_ctx *ctx, struct rte_mbuf *m)
+dp_arp_input(struct dp_ctx *ctx, struct rte_mbuf *m, bool copy)
 {
 	struct rte_ether_hdr *eth;
 	struct rte_arp_hdr *arp;
@@ -195,7 +217,7 @@ dp_arp_input(struct dp_ctx *ctx, struct rte_mbuf *m)
 	}
 	if (sip == 0) {
 		/* RFC 5227 probe: answer if it is for us, learn nothing. */
-		if (request && tip == ctx->ip) {
+		if (request && tip == ctx->ip && !copy) {
 			ctx->stats.arp_rx_request++;
 			dp_arp_reply(ctx, m, eth, arp);
 			return;
@@ -203,11 +225,14 @@ dp_arp_input(struct dp_ctx *ctx, struct rte_mbuf *m)
 		ctx->stats.arp_bad_sender++;
 		goto drop;
 	}
+	if (!copy && ctx->steer->n_workers > 1)
+		dp_arp_share(ctx, m);
 	e = dp_arp_lookup(&ctx->arp, sip);
 	if (e != NULL)
 		dp_arp_confirm(ctx, e, &sha);
 	if (tip != ctx->ip) {
-		ctx->stats.arp_not_ours++;
+		if (!copy)
+			ctx->stats.arp_not_ours++;
 		goto drop;
 	}
 	if (e == NULL) {
@@ -219,6 +244,8 @@ dp_arp_input(struct dp_ctx *ctx, struct rte_mbuf *m)
 			ctx->stats.arp_table_full++;
 		}
 	}
+	if (copy)
+		goto drop;
 	if (request) {
 		ctx->stats.arp_rx_request++;
 		dp_arp_reply(ctx, m, eth, arp);

@@ -39,6 +39,8 @@ struct dp_key {
 
 /* Every key the file may hold, with its accepted range. */
 static const struct dp_key dp_keys[] = {
+	DP_KEY(dataplane, workers, DP_KEY_U32, 0, 128),
+	DP_KEY(dataplane, rss, DP_KEY_U32, 0, 1),
 	DP_KEY(port, mtu, DP_KEY_U16, 576, 9000),
 	DP_KEY(port, rx_desc, DP_KEY_U16, 64, 32768),
 	DP_KEY(port, tx_desc, DP_KEY_U16, 64, 32768),
@@ -62,7 +64,7 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(tcp, tick_us, DP_KEY_U32, 10, 100000),
 };
 
-static const char *const dp_sections[] = { "port", "net", "tcp" };
+static const char *const dp_sections[] = { "dataplane", "port", "net", "tcp" };
 
 /* What the text scan learnt: where each section and key is. */
 struct dp_ini_line {
@@ -100,6 +102,8 @@ void
 dp_config_defaults(struct dp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->dataplane.workers = 0;
+	cfg->dataplane.rss = 1;
 	cfg->port.mtu = 1500;
 	cfg->port.rx_desc = 1024;
 	cfg->port.tx_desc = 1024;
@@ -429,7 +433,7 @@ dp_apply_section(struct rte_cfgfile *file, const char *section,
 
 	if (!dp_section_known(section)) {
 		dp_config_error(idx->path, dp_index_line(idx, section, ""),
-			"unknown section [%s]: expected [port], [net] or [tcp]",
+			"unknown section [%s]: expected [dataplane], [port], [net] or [tcp]",
 			section);
 		return -EINVAL;
 	}

@@ -1,5 +1,5 @@
-/* dp_config.h — the dataplane's configuration: the [port], [net] and [tcp]
- * sections of the INI file (config/dptcp.ini documents every key). */
+/* dp_config.h — the dataplane's configuration: the [dataplane], [port],
+ * [net] and [tcp] sections of the INI file (config/dptcp.ini documents every key). */
 #ifndef DP_CONFIG_H
 #define DP_CONFIG_H
 
@@ -7,6 +7,11 @@
 #include <stdio.h>
 
 #include "tcp_engine.h"
+
+struct dp_dataplane_config {
+	uint32_t workers;      /* engines, one per EAL lcore; 0 = every lcore */
+	uint32_t rss;          /* 1: the port's RSS when it has it; 0: software */
+};
 
 struct dp_port_config {
 	uint16_t mtu;          /* IP MTU of the port */
@@ -22,6 +27,7 @@ struct dp_net_config {
 };
 
 struct dp_config {
+	struct dp_dataplane_config dataplane;
 	struct dp_port_config port;
 	struct dp_net_config net;
 	struct tcp_config tcp;

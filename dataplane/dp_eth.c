@@ -43,7 +43,7 @@ dp_eth_input(struct dp_ctx *ctx, struct rte_mbuf *m)
 		return dp_ipv4_input(ctx, m);
 	}
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
-		dp_arp_input(ctx, m);
+		dp_arp_input(ctx, m, false);
 		return false;
 	}
 	ctx->stats.eth_other_type++;
@@ -52,17 +52,31 @@ drop:
 	return false;
 }
 
+/* Segments of flows another worker owns are passed on (dp_steer.c); the
+ * rest go to this worker's engine as one burst. */
 void
 dp_eth_rx(struct dp_ctx *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct rte_mbuf *segs[DP_RX_BURST];
+	bool steer = ctx->steer->n_workers > 1;
 	uint16_t i, nseg = 0;
+	unsigned int w;
 
 	for (i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (dp_eth_input(ctx, pkts[i]))
-			segs[nseg++] = pkts[i];
+		if (!dp_eth_input(ctx, pkts[i]))
+			goto next;
+		if (steer) {
+			w = dp_steer_owner_mbuf(ctx->steer, pkts[i]);
+			if (w != ctx->worker) {
+				ctx->stats.steer_out++;
+				dp_steer_push(ctx, w, pkts[i], false);
+				goto next;
+			}
+		}
+		segs[nseg++] = pkts[i];
+next:
 		if (nseg == DP_RX_BURST || (i + 1 == n && nseg > 0)) {
 			ctx->stats.tcp_to_engine += nseg;
 			tcp_input_burst(ctx->eng, segs, nseg, ctx->now_us);
@@ -106,9 +120,17 @@ dp_eth_flush(struct dp_ctx *ctx)
 
 	if (n == 0)
 		return;
+	if (unlikely(ctx->txq == DP_NO_QUEUE)) {
+		/* No TX queue of its own: the transmitting worker sends. */
+		dp_steer_tx_enqueue(ctx, ctx->tx_pkts, n, &sent);
+		for (i = sent; i < n; i++)
+			rte_pktmbuf_free(ctx->tx_pkts[i]);
+		ctx->tx_n = 0;
+		return;
+	}
 	for (i = 0; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(ctx->tx_pkts[i]);
-	sent = rte_eth_tx_burst(ctx->port_id, 0, ctx->tx_pkts, n);
+	sent = rte_eth_tx_burst(ctx->port_id, ctx->txq, ctx->tx_pkts, n);
 	for (i = sent; i < n; i++) {
 		refused += rte_pktmbuf_pkt_len(ctx->tx_pkts[i]);
 		rte_pktmbuf_free(ctx->tx_pkts[i]);

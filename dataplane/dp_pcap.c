@@ -6,7 +6,7 @@
  * a --no-huge primary, and with hugepages Debian's build picks a mempool
  * driver that drops every packet. So the primary captures itself.
  *
- * Where: ethdev RX/TX callbacks on port 0, queue 0. The RX callback runs
+ * Where: ethdev RX/TX callbacks on every queue of port 0. The RX callback runs
  * inside rte_eth_rx_burst() right after the driver filled the burst; the
  * TX callback runs inside rte_eth_tx_burst() right before the driver sees
  * the frames (so a frame the TX queue then refuses, counted in
@@ -17,8 +17,9 @@
  * Each frame is copied (rte_pcapng_copy) into a small dedicated pool, the
  * burst is written at once, and the copies are freed: the data path's
  * mbufs are only read. A frame that finds the copy pool empty is counted
- * in dp_pcap_drop. Writes are synchronous (one writev per burst): this is
- * a debugging tool, not for line-rate runs. */
+ * in dp_pcap_drop. Writes are synchronous (one writev per burst) and,
+ * with several workers, serialised by a spinlock: this is a debugging
+ * tool, not for line-rate runs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,6 +33,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_pcapng.h>
+#include <rte_spinlock.h>
 
 #include "dp_internal.h"
 #include "dp_log.h"
@@ -43,14 +45,17 @@
 #define DP_PCAP_OVERHEAD 64       /* VLAN tags, slack above MTU + Ethernet */
 
 struct dp_pcap {
-	struct dp_ctx *ctx;
+	struct dp_ctx *ctx;       /* worker 0: owns the port */
+	rte_spinlock_t lock;      /* one burst at a time into the file */
+	uint64_t drops;           /* under lock; shown as dp_pcap_drop */
+	uint16_t n_rxq, n_txq;
 	rte_pcapng_t *w;
 	struct rte_mempool *pool;
 	uint32_t snaplen;
 	uint64_t written;         /* frames written to the file */
 	uint64_t start_ns;
-	const struct rte_eth_rxtx_callback *rx_cb;
-	const struct rte_eth_rxtx_callback *tx_cb;
+	const struct rte_eth_rxtx_callback *rx_cb[DP_MAX_WORKERS];
+	const struct rte_eth_rxtx_callback *tx_cb[DP_MAX_WORKERS];
 	bool write_failed;
 };
 
@@ -64,26 +69,27 @@ dp_pcap_burst(struct dp_pcap *pc, uint16_t port, uint16_t queue,
 	uint16_t i, nc = 0;
 	ssize_t w;
 
+	rte_spinlock_lock(&pc->lock);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *c;
 
 		if (nc == RTE_DIM(copy)) {
-			pc->ctx->stats.pcap_drop += n - i;
+			pc->drops += n - i;
 			break;
 		}
 		c = rte_pcapng_copy(port, queue, pkts[i], pc->pool,
 				    pc->snaplen, ts, dir);
 		if (c == NULL) {
-			pc->ctx->stats.pcap_drop++;
+			pc->drops++;
 			continue;
 		}
 		copy[nc++] = c;
 	}
 	if (nc == 0)
-		return;
+		goto out;
 	w = rte_pcapng_write_packets(pc->w, copy, nc);
 	if (w < 0) {
-		pc->ctx->stats.pcap_drop += nc;
+		pc->drops += nc;
 		if (!pc->write_failed)
 			DP_LOG(ERR, "pcap: write failed: %s",
 			       rte_strerror(rte_errno));
@@ -92,6 +98,9 @@ dp_pcap_burst(struct dp_pcap *pc, uint16_t port, uint16_t queue,
 		pc->written += nc;
 	}
 	rte_pktmbuf_free_bulk(copy, nc);
+out:
+	pc->ctx->stats.pcap_drop = pc->drops;
+	rte_spinlock_unlock(&pc->lock);
 }
 
 static uint16_t
@@ -125,16 +134,22 @@ dp_pcap_now_ns(void)
 }
 
 int
-dp_pcap_open(struct dp_ctx *ctx, const char *path)
+dp_pcap_open(struct dp_ctx **workers, unsigned int n, const char *path)
 {
+	struct dp_ctx *ctx = workers[0];
 	struct dp_pcap *pc;
 	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned int i;
+	uint16_t q;
 	int fd, ret;
 
 	pc = rte_zmalloc("dp_pcap", sizeof(*pc), RTE_CACHE_LINE_SIZE);
 	if (pc == NULL)
 		return -ENOMEM;
 	pc->ctx = ctx;
+	rte_spinlock_init(&pc->lock);
+	pc->n_rxq = ctx->steer->n_rxq;
+	pc->n_txq = ctx->steer->n_txq;
 	pc->snaplen = (uint32_t)ctx->mtu + RTE_ETHER_HDR_LEN + DP_PCAP_OVERHEAD;
 	snprintf(name, sizeof(name), "dp_pcap_%u", ctx->port_id);
 	/* Cache 0: the pool has one user, and a cache would hide copies
@@ -164,17 +179,28 @@ dp_pcap_open(struct dp_ctx *ctx, const char *path)
 		goto fail;
 	}
 	pc->start_ns = dp_pcap_now_ns();
-	pc->rx_cb = rte_eth_add_rx_callback(ctx->port_id, 0, dp_pcap_rx_cb, pc);
-	pc->tx_cb = rte_eth_add_tx_callback(ctx->port_id, 0, dp_pcap_tx_cb, pc);
-	if (pc->rx_cb == NULL || pc->tx_cb == NULL) {
-		ret = -rte_errno;
+	ret = 0;
+	for (q = 0; q < pc->n_rxq && ret == 0; q++) {
+		pc->rx_cb[q] = rte_eth_add_rx_callback(ctx->port_id, q,
+						       dp_pcap_rx_cb, pc);
+		if (pc->rx_cb[q] == NULL)
+			ret = -rte_errno;
+	}
+	for (q = 0; q < pc->n_txq && ret == 0; q++) {
+		pc->tx_cb[q] = rte_eth_add_tx_callback(ctx->port_id, q,
+						       dp_pcap_tx_cb, pc);
+		if (pc->tx_cb[q] == NULL)
+			ret = -rte_errno;
+	}
+	if (ret != 0 || pc->rx_cb[0] == NULL) {
 		DP_LOG(ERR, "pcap: ethdev callbacks: %s (needs RTE_ETHDEV_RXTX_CALLBACKS)",
 		       rte_strerror(rte_errno));
 		ctx->pcap = pc;
 		dp_pcap_close(ctx);
 		return ret != 0 ? ret : -ENOTSUP;
 	}
-	ctx->pcap = pc;
+	for (i = 0; i < n; i++)
+		workers[i]->pcap = pc;
 	DP_LOG(INFO, "pcap: capturing port %u RX and TX to %s (snaplen %u)",
 	       ctx->port_id, path, pc->snaplen);
 	return 0;
@@ -188,22 +214,29 @@ void
 dp_pcap_close(struct dp_ctx *ctx)
 {
 	struct dp_pcap *pc = ctx->pcap;
+	uint16_t q;
 
 	if (pc == NULL)
 		return;
-	/* One lcore: no burst is in flight, the callbacks can be freed. */
-	if (pc->rx_cb != NULL &&
-	    rte_eth_remove_rx_callback(ctx->port_id, 0, pc->rx_cb) == 0)
-		rte_free((void *)(uintptr_t)pc->rx_cb);
-	if (pc->tx_cb != NULL &&
-	    rte_eth_remove_tx_callback(ctx->port_id, 0, pc->tx_cb) == 0)
-		rte_free((void *)(uintptr_t)pc->tx_cb);
+	/* The poll loops have stopped: no burst is in flight, the callbacks
+	 * can be freed. */
+	for (q = 0; q < pc->n_rxq; q++)
+		if (pc->rx_cb[q] != NULL &&
+		    rte_eth_remove_rx_callback(ctx->port_id, q,
+					       pc->rx_cb[q]) == 0)
+			rte_free((void *)(uintptr_t)pc->rx_cb[q]);
+	for (q = 0; q < pc->n_txq; q++)
+		if (pc->tx_cb[q] != NULL &&
+		    rte_eth_remove_tx_callback(ctx->port_id, q,
+					       pc->tx_cb[q]) == 0)
+			rte_free((void *)(uintptr_t)pc->tx_cb[q]);
+	ctx->stats.pcap_drop = pc->drops;
 	rte_pcapng_write_stats(pc->w, ctx->port_id, "dptcp --pcap",
 			       pc->start_ns, dp_pcap_now_ns(),
-			       pc->written, ctx->stats.pcap_drop);
+			       pc->written, pc->drops);
 	rte_pcapng_close(pc->w);  /* closes the file descriptor */
 	DP_LOG(INFO, "pcap: %" PRIu64 " frames written, %" PRIu64 " dropped",
-	       pc->written, ctx->stats.pcap_drop);
+	       pc->written, pc->drops);
 	rte_mempool_free(pc->pool);
 	rte_free(pc);
 	ctx->pcap = NULL;

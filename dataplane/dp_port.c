@@ -1,6 +1,7 @@
 /* dp_port.c — ethdev setup for the dataplane: the first probed port, one
- * RX and one TX queue, the mbuf pool, MTU, checksum offloads when the port
- * offers them, and teardown. */
+ * RX and one TX queue per worker as far as the port has them, RSS with the
+ * steering key and RETA when the port offers it, the mbuf pool, MTU,
+ * checksum offloads when the port offers them, and teardown. */
 #include <errno.h>
 #include <string.h>
 
@@ -77,11 +78,11 @@ dp_port_mtu(struct dp_ctx *ctx, uint16_t want)
 static int
 dp_port_queues(struct dp_ctx *ctx, const struct dp_port_config *pc,
 	       const struct rte_eth_dev_info *info,
-	       const struct rte_eth_conf *conf)
+	       const struct rte_eth_conf *conf, const struct dp_steer *st)
 {
 	struct rte_eth_rxconf rxq = info->default_rxconf;
 	struct rte_eth_txconf txq = info->default_txconf;
-	uint16_t nb_rx = pc->rx_desc, nb_tx = pc->tx_desc;
+	uint16_t nb_rx = pc->rx_desc, nb_tx = pc->tx_desc, q;
 	int socket = dp_port_socket(ctx->port_id);
 	int ret;
 
@@ -90,18 +91,84 @@ dp_port_queues(struct dp_ctx *ctx, const struct dp_port_config *pc,
 		return ret;
 	rxq.offloads = conf->rxmode.offloads;
 	txq.offloads = conf->txmode.offloads;
-	ret = rte_eth_rx_queue_setup(ctx->port_id, 0, nb_rx, socket, &rxq,
-				     ctx->pool);
-	if (ret < 0) {
-		DP_LOG(ERR, "port %u: RX queue setup (%u descriptors): %s",
-		       ctx->port_id, nb_rx, strerror(-ret));
-		return ret;
+	for (q = 0; q < st->n_rxq; q++) {
+		ret = rte_eth_rx_queue_setup(ctx->port_id, q, nb_rx, socket,
+					     &rxq, ctx->pool);
+		if (ret < 0) {
+			DP_LOG(ERR, "port %u: RX queue %u setup (%u descriptors): %s",
+			       ctx->port_id, q, nb_rx, strerror(-ret));
+			return ret;
+		}
 	}
-	ret = rte_eth_tx_queue_setup(ctx->port_id, 0, nb_tx, socket, &txq);
-	if (ret < 0)
-		DP_LOG(ERR, "port %u: TX queue setup (%u descriptors): %s",
-		       ctx->port_id, nb_tx, strerror(-ret));
-	return ret;
+	for (q = 0; q < st->n_txq; q++) {
+		ret = rte_eth_tx_queue_setup(ctx->port_id, q, nb_tx, socket,
+					     &txq);
+		if (ret < 0) {
+			DP_LOG(ERR, "port %u: TX queue %u setup (%u descriptors): %s",
+			       ctx->port_id, q, nb_tx, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Queues: one per worker as far as the port has them. RSS: only when
+ * every worker gets its own RX queue and the port hashes IPv4/TCP with a
+ * key we may set; then the NIC's RETA is the steering RETA. */
+static void
+dp_port_rss(struct dp_ctx *ctx, const struct rte_eth_dev_info *info,
+	    struct rte_eth_conf *conf, struct dp_steer *st, bool want_rss)
+{
+	unsigned int n = st->n_workers;
+
+	st->n_rxq = (uint16_t)RTE_MIN(n, (unsigned int)info->max_rx_queues);
+	st->n_txq = (uint16_t)RTE_MIN(n, (unsigned int)info->max_tx_queues);
+	if (st->n_rxq == 0)
+		st->n_rxq = 1;
+	if (st->n_txq == 0)
+		st->n_txq = 1;
+	st->hw_rss = want_rss && n > 1 && st->n_rxq == n &&
+		(info->flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) &&
+		info->hash_key_size > 0 &&
+		info->hash_key_size <= DP_RSS_KEY_MAX &&
+		info->reta_size > 0 && info->reta_size <= DP_RETA_MAX;
+	if (!st->hw_rss)
+		return;
+	st->key_len = info->hash_key_size;
+	dp_steer_default_reta(st, info->reta_size);
+	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	conf->rx_adv_conf.rss_conf.rss_key = st->key;
+	conf->rx_adv_conf.rss_conf.rss_key_len = st->key_len;
+	conf->rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+	conf->rxmode.offloads |= info->rx_offload_capa &
+				 RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	(void)ctx;
+}
+
+/* After start: the NIC's RETA = the steering RETA (queue w = worker w). */
+static int
+dp_port_reta(struct dp_ctx *ctx, struct dp_steer *st)
+{
+	struct rte_eth_rss_reta_entry64 conf[DP_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	unsigned int i;
+	int ret;
+
+	memset(conf, 0, sizeof(conf));
+	for (i = 0; i < st->reta_size; i++) {
+		conf[i / RTE_ETH_RETA_GROUP_SIZE].mask |=
+			1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+		conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i %
+			RTE_ETH_RETA_GROUP_SIZE] = st->reta[i];
+	}
+	ret = rte_eth_dev_rss_reta_update(ctx->port_id, conf, st->reta_size);
+	if (ret != 0) {
+		/* The NIC keeps its own RETA: steer in software. */
+		DP_LOG(WARNING, "port %u: RETA update: %s; software steering",
+		       ctx->port_id, strerror(-ret));
+		st->hw_rss = false;
+		dp_steer_default_reta(st, 128);
+	}
+	return 0;
 }
 
 static int
@@ -134,12 +201,13 @@ dp_port_log(const struct dp_ctx *ctx, const struct rte_eth_dev_info *info,
 	DP_LOG(INFO, "port %u (%s): MAC %s, MTU %u, link %s, rx cksum offload %s, tx cksum offload %s",
 	       ctx->port_id, info->driver_name, mac, ctx->mtu,
 	       link.link_status ? "up" : "down",
-	       conf->rxmode.offloads ? "on" : "off",
+	       ctx->rx_ip_cksum_offload ? "on" : "off",
 	       ctx->tx_cksum_offload ? "on" : "off");
 }
 
 int
-dp_port_init(struct dp_ctx *ctx, const struct dp_port_config *pc)
+dp_port_init(struct dp_ctx *ctx, const struct dp_port_config *pc,
+	     struct dp_steer *st, bool want_rss)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
@@ -160,7 +228,8 @@ dp_port_init(struct dp_ctx *ctx, const struct dp_port_config *pc)
 		return ret;
 	memset(&conf, 0, sizeof(conf));
 	dp_port_offloads(ctx, &info, &conf);
-	ret = rte_eth_dev_configure(ctx->port_id, 1, 1, &conf);
+	dp_port_rss(ctx, &info, &conf, st, want_rss);
+	ret = rte_eth_dev_configure(ctx->port_id, st->n_rxq, st->n_txq, &conf);
 	if (ret < 0) {
 		DP_LOG(ERR, "port %u: configure: %s", ctx->port_id,
 		       strerror(-ret));
@@ -168,7 +237,7 @@ dp_port_init(struct dp_ctx *ctx, const struct dp_port_config *pc)
 	}
 	ret = dp_port_pool(ctx, pc);
 	if (ret == 0)
-		ret = dp_port_queues(ctx, pc, &info, &conf);
+		ret = dp_port_queues(ctx, pc, &info, &conf, st);
 	if (ret < 0)
 		return ret;
 	dp_port_mtu(ctx, pc->mtu);
@@ -185,8 +254,15 @@ dp_port_init(struct dp_ctx *ctx, const struct dp_port_config *pc)
 	if (ret != 0 && ret != -ENOTSUP)
 		DP_LOG(WARNING, "port %u: link up: %s", ctx->port_id,
 		       strerror(-ret));
+	if (st->hw_rss)
+		dp_port_reta(ctx, st);
 	rte_eth_macaddr_get(ctx->port_id, &ctx->mac);
 	dp_port_log(ctx, &info, &conf);
+	DP_LOG(INFO, "port %u: %u workers, %u RX / %u TX queues, %s",
+	       ctx->port_id, st->n_workers, st->n_rxq, st->n_txq,
+	       st->n_workers == 1 ? "no steering needed" :
+	       st->hw_rss ? "RSS with the symmetric key steers flows" :
+	       "software steering (the port has no usable RSS)");
 	return 0;
 }
 

@@ -49,6 +49,12 @@
 	X(icmp_other)         /* ICMP other than echo request (ignored) */     \
 	X(icmp_echo_reply)    /* echo replies sent */                          \
 	X(tcp_to_engine)      /* segments handed to tcp_input_burst() */     \
+	X(steer_out)          /* segments passed to the flow's owner worker */ \
+	X(steer_in)           /* segments received from another worker */     \
+	X(steer_full)         /* drop: the ring to the owner worker was full */\
+	X(arp_shared)         /* ARP copies passed to the other workers */    \
+	X(tx_via_ring)        /* frames passed to the transmitting worker */  \
+	X(tx_ring_full)       /* drop: the ring to that worker was full */    \
 	X(pcap_drop)          /* --pcap: frame not captured (copy pool empty)*/
 
 struct dp_stats {

@@ -1,6 +1,7 @@
-/* dp_telemetry.c — /dptcp/stats and /dptcp/conns. Telemetry handlers run
- * on DPDK's telemetry thread, so they never touch the engine: the poll
- * loop publishes double-buffered snapshots that the handlers copy. */
+/* dp_telemetry.c — /dptcp/stats, /dptcp/workers, /dptcp/conns and
+ * /dptcp/conn. Telemetry handlers run on DPDK's telemetry thread, so they
+ * never touch an engine: each worker's poll loop publishes double-buffered
+ * snapshots that the handlers copy and add up. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -35,13 +36,28 @@ struct dp_conn_snap {
 	struct dpt_conn_info rec[DP_CONN_SNAP_MAX];
 };
 
-/* Written by the poll loop only; read by the telemetry thread. */
-static struct dp_snap dp_snap[2];
-static atomic_uint_fast64_t dp_snap_gen;
-static struct dp_conn_snap dp_conns[2];
-static atomic_uint_fast64_t dp_conns_gen;
-static atomic_int dp_conns_wanted;
-static uint64_t dp_next_snap_us;
+/* Every worker's list, in worker order. */
+struct dp_conn_all {
+	uint32_t n, seen;
+	uint32_t first[DP_MAX_WORKERS + 1];   /* worker w: [first[w], first[w+1]) */
+	struct dpt_conn_info rec[];
+};
+
+/* One per worker: written by its poll loop only, read by the telemetry
+ * thread. */
+struct dp_tel_worker {
+	struct dp_snap snap[2];
+	atomic_uint_fast64_t snap_gen;
+	struct dp_conn_snap conns[2];
+	atomic_uint_fast64_t conns_gen;
+	atomic_int conns_wanted;
+	unsigned int lcore_id;
+	uint16_t rxq, txq;
+};
+
+static struct dp_tel_worker *dp_tel;
+static unsigned int dp_tel_n;
+static const struct dp_steer *dp_tel_steer;
 
 /* Seqlock over two buffers: the writer fills the one readers are not
  * told about, then publishes it. A reader retries if the generation moved
@@ -94,29 +110,72 @@ dp_conn_visit(const struct dpt_conn_info *info, void *arg)
 void
 dp_telemetry_update(struct dp_ctx *ctx)
 {
-	if (ctx->now_us >= dp_next_snap_us) {
-		struct dp_snap *s = dp_pub_begin(&dp_snap_gen, dp_snap,
-						 sizeof(dp_snap[0]));
+	struct dp_tel_worker *t;
 
-		dp_next_snap_us = ctx->now_us + DP_SNAP_PERIOD_US;
+	if (dp_tel == NULL)
+		return;
+	t = &dp_tel[ctx->worker];
+	if (ctx->now_us >= ctx->next_snap_us) {
+		struct dp_snap *s = dp_pub_begin(&t->snap_gen, t->snap,
+						 sizeof(t->snap[0]));
+
+		ctx->next_snap_us = ctx->now_us + DP_SNAP_PERIOD_US;
 		s->tcp = *tcp_engine_stats(ctx->eng);
 		s->dp = ctx->stats;
 		tcp_engine_state_counts(ctx->eng, s->states);
 		s->mbuf_in_use = rte_mempool_in_use_count(ctx->pool);
 		s->mbuf_avail = rte_mempool_avail_count(ctx->pool);
 		s->time_us = ctx->now_us;
-		dp_pub_end(&dp_snap_gen);
+		dp_pub_end(&t->snap_gen);
 	}
-	if (atomic_exchange_explicit(&dp_conns_wanted, 0,
+	if (atomic_exchange_explicit(&t->conns_wanted, 0,
 				     memory_order_acq_rel)) {
-		struct dp_conn_snap *c = dp_pub_begin(&dp_conns_gen, dp_conns,
-						      sizeof(dp_conns[0]));
+		struct dp_conn_snap *c = dp_pub_begin(&t->conns_gen, t->conns,
+						      sizeof(t->conns[0]));
 
 		c->n = 0;
 		c->seen = 0;
 		tcp_engine_foreach_conn(ctx->eng, dp_conn_visit, c);
-		dp_pub_end(&dp_conns_gen);
+		dp_pub_end(&t->conns_gen);
 	}
+}
+
+/* Reads worker w's counters; false before its first snapshot. */
+static bool
+dp_tel_snap(unsigned int w, struct dp_snap *s)
+{
+	return dp_pub_read(&dp_tel[w].snap_gen, dp_tel[w].snap,
+			   sizeof(dp_tel[w].snap[0]), s);
+}
+
+/* All workers added up (the mbuf gauges are the shared pool's). */
+static bool
+dp_tel_snap_sum(struct dp_snap *sum)
+{
+	struct dp_snap s;
+	unsigned int w, i;
+	bool any = false;
+
+	memset(sum, 0, sizeof(*sum));
+	for (w = 0; w < dp_tel_n; w++) {
+		if (!dp_tel_snap(w, &s))
+			continue;
+#define DP_SUM_TCP(n) sum->tcp.n += s.tcp.n;
+		TCP_STATS_LIST(DP_SUM_TCP)
+#undef DP_SUM_TCP
+#define DP_SUM_DP(n) sum->dp.n += s.dp.n;
+		DP_STATS_LIST(DP_SUM_DP)
+#undef DP_SUM_DP
+		for (i = 0; i < DPT_STATE_COUNT; i++)
+			sum->states[i] += s.states[i];
+		if (!any || s.time_us > sum->time_us) {
+			sum->mbuf_in_use = s.mbuf_in_use;
+			sum->mbuf_avail = s.mbuf_avail;
+			sum->time_us = s.time_us;
+		}
+		any = true;
+	}
+	return any;
 }
 
 /* Telemetry dict keys may hold only [A-Za-z0-9_/]. */
@@ -136,7 +195,7 @@ dp_tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct dp_snap s;
 
-	if (!dp_pub_read(&dp_snap_gen, dp_snap, sizeof(dp_snap[0]), &s))
+	if (!dp_tel_snap_sum(&s))
 		return -EAGAIN;
 	rte_tel_data_start_dict(d);
 #define DP_TEL_TCP(n) rte_tel_data_add_dict_u64(d, #n, s.tcp.n);
@@ -147,6 +206,118 @@ dp_tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 #undef DP_TEL_DP
 	rte_tel_data_add_dict_u64(d, "dp_mbuf_in_use", s.mbuf_in_use);
 	rte_tel_data_add_dict_u64(d, "dp_mbuf_avail", s.mbuf_avail);
+	return 0;
+}
+
+/* One value per worker, as an array (22.11 telemetry nests arrays only). */
+static void
+dp_tel_per_worker(struct rte_tel_data *d, const char *name,
+		  const struct dp_snap *snaps, const bool *ok,
+		  uint64_t (*get)(const struct dp_snap *s, unsigned int w))
+{
+	struct rte_tel_data *a = rte_tel_data_alloc();
+	unsigned int w;
+
+	if (a == NULL)
+		return;
+	rte_tel_data_start_array(a, RTE_TEL_U64_VAL);
+	for (w = 0; w < dp_tel_n; w++)
+		rte_tel_data_add_array_u64(a, ok[w] ? get(&snaps[w], w) : 0);
+	rte_tel_data_add_dict_container(d, name, a, 0);
+}
+
+static uint64_t
+dp_tel_w_lcore(const struct dp_snap *s, unsigned int w)
+{
+	return dp_tel[w].lcore_id;
+}
+
+/* -1 (no queue of its own) shows as 65535. */
+static uint64_t
+dp_tel_w_rxq(const struct dp_snap *s, unsigned int w)
+{
+	return dp_tel[w].rxq;
+}
+
+static uint64_t
+dp_tel_w_txq(const struct dp_snap *s, unsigned int w)
+{
+	return dp_tel[w].txq;
+}
+
+static uint64_t
+dp_tel_w_conns(const struct dp_snap *s, unsigned int w)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < DPT_STATE_COUNT; i++)
+		if (i != DPT_LISTEN)
+			n += s->states[i];
+	return n;
+}
+
+#define DP_TEL_W_TCP(n) \
+	static uint64_t dp_tel_w_##n(const struct dp_snap *s, unsigned int w) \
+	{ return s->tcp.n; }
+#define DP_TEL_W_DP(n) \
+	static uint64_t dp_tel_w_dp_##n(const struct dp_snap *s, unsigned int w) \
+	{ return s->dp.n; }
+DP_TEL_W_TCP(conn_opened_passive) DP_TEL_W_TCP(conn_opened_active)
+DP_TEL_W_TCP(rx_segs) DP_TEL_W_TCP(tx_segs) DP_TEL_W_TCP(rx_no_conn)
+DP_TEL_W_TCP(tx_rst)
+DP_TEL_W_DP(rx_pkts) DP_TEL_W_DP(tx_pkts) DP_TEL_W_DP(tcp_to_engine)
+DP_TEL_W_DP(steer_out) DP_TEL_W_DP(steer_in) DP_TEL_W_DP(steer_full)
+DP_TEL_W_DP(tx_via_ring) DP_TEL_W_DP(tx_ring_full)
+#undef DP_TEL_W_TCP
+#undef DP_TEL_W_DP
+
+/* /dptcp/workers: the steering mode; then, per worker (arrays indexed by
+ * worker), its lcore, queues, connections and the counters that show
+ * which worker handled which segments. */
+static int
+dp_tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_snap *snaps;
+	bool ok[DP_MAX_WORKERS];
+	unsigned int w;
+
+	if (dp_tel == NULL)
+		return -EAGAIN;
+	snaps = calloc(dp_tel_n, sizeof(*snaps));
+	if (snaps == NULL)
+		return -ENOMEM;
+	for (w = 0; w < dp_tel_n; w++)
+		ok[w] = dp_tel_snap(w, &snaps[w]);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "workers", dp_tel_n);
+	rte_tel_data_add_dict_string(d, "steering",
+		dp_tel_n == 1 ? "none" :
+		dp_tel_steer->hw_rss ? "rss" : "software");
+	rte_tel_data_add_dict_u64(d, "rx_queues", dp_tel_steer->n_rxq);
+	rte_tel_data_add_dict_u64(d, "tx_queues", dp_tel_steer->n_txq);
+	rte_tel_data_add_dict_u64(d, "reta_size", dp_tel_steer->reta_size);
+#define DP_W(name, fn) dp_tel_per_worker(d, name, snaps, ok, fn);
+	DP_W("lcore", dp_tel_w_lcore)
+	DP_W("rx_queue", dp_tel_w_rxq)
+	DP_W("tx_queue", dp_tel_w_txq)
+	DP_W("conns", dp_tel_w_conns)
+	DP_W("conn_opened_passive", dp_tel_w_conn_opened_passive)
+	DP_W("conn_opened_active", dp_tel_w_conn_opened_active)
+	DP_W("rx_segs", dp_tel_w_rx_segs)
+	DP_W("tx_segs", dp_tel_w_tx_segs)
+	DP_W("rx_no_conn", dp_tel_w_rx_no_conn)
+	DP_W("tx_rst", dp_tel_w_tx_rst)
+	DP_W("dp_rx_pkts", dp_tel_w_dp_rx_pkts)
+	DP_W("dp_tx_pkts", dp_tel_w_dp_tx_pkts)
+	DP_W("dp_tcp_to_engine", dp_tel_w_dp_tcp_to_engine)
+	DP_W("dp_steer_out", dp_tel_w_dp_steer_out)
+	DP_W("dp_steer_in", dp_tel_w_dp_steer_in)
+	DP_W("dp_steer_full", dp_tel_w_dp_steer_full)
+	DP_W("dp_tx_via_ring", dp_tel_w_dp_tx_via_ring)
+	DP_W("dp_tx_ring_full", dp_tel_w_dp_tx_ring_full)
+#undef DP_W
+	free(snaps);
 	return 0;
 }
 
@@ -166,8 +337,18 @@ dp_tel_states(struct rte_tel_data *d, const uint32_t *states)
 	rte_tel_data_add_dict_u64(d, "total", total);
 }
 
+static unsigned int
+dp_conn_worker(const struct dp_conn_all *c, uint32_t i)
+{
+	unsigned int w = 0;
+
+	while (w + 1 < dp_tel_n && i >= c->first[w + 1])
+		w++;
+	return w;
+}
+
 static struct rte_tel_data *
-dp_tel_conn_list(const struct dp_conn_snap *c, uint32_t offset)
+dp_tel_conn_list(const struct dp_conn_all *c, uint32_t offset)
 {
 	struct rte_tel_data *list = rte_tel_data_alloc();
 	char line[RTE_TEL_MAX_STRING_LEN], l[16], r[16];
@@ -179,31 +360,68 @@ dp_tel_conn_list(const struct dp_conn_snap *c, uint32_t offset)
 	for (i = offset; i < c->n && i < offset + DP_CONN_REPLY_MAX; i++) {
 		const struct dpt_conn_info *x = &c->rec[i];
 
-		snprintf(line, sizeof(line), "%s:%u %s:%u %s",
+		snprintf(line, sizeof(line), "%s:%u %s:%u %s w%u",
 			 dp_ip_str(x->local_ip, l, sizeof(l)), x->local_port,
 			 dp_ip_str(x->remote_ip, r, sizeof(r)), x->remote_port,
-			 dpt_state_name(x->state));
+			 dpt_state_name(x->state), dp_conn_worker(c, i));
 		rte_tel_data_add_array_string(list, line);
 	}
 	return list;
 }
 
-/* Asks the poll loop for a fresh list; waits briefly, else serves the
- * last one (the loop may not be running). */
-static bool
-dp_tel_fetch_conns(struct dp_conn_snap *c)
+/* Asks every poll loop for a fresh list; waits briefly, else serves the
+ * last one (a loop may not be running). Returns NULL when no worker ever
+ * published one; the caller frees the result. */
+static struct dp_conn_all *
+dp_tel_fetch_conns(void)
 {
-	uint64_t g0 = atomic_load_explicit(&dp_conns_gen, memory_order_acquire);
+	uint64_t g0[DP_MAX_WORKERS];
+	struct dp_conn_snap *one;
+	struct dp_conn_all *c;
+	unsigned int w, fresh;
+	bool any = false;
 	int ms;
 
-	atomic_store_explicit(&dp_conns_wanted, 1, memory_order_release);
+	for (w = 0; w < dp_tel_n; w++) {
+		g0[w] = atomic_load_explicit(&dp_tel[w].conns_gen,
+					     memory_order_acquire);
+		atomic_store_explicit(&dp_tel[w].conns_wanted, 1,
+				      memory_order_release);
+	}
 	for (ms = 0; ms < DP_CONN_WAIT_MS; ms++) {
-		if (atomic_load_explicit(&dp_conns_gen,
-					 memory_order_acquire) != g0)
+		for (w = 0, fresh = 0; w < dp_tel_n; w++)
+			fresh += atomic_load_explicit(&dp_tel[w].conns_gen,
+					memory_order_acquire) != g0[w];
+		if (fresh == dp_tel_n)
 			break;
 		usleep(1000);
 	}
-	return dp_pub_read(&dp_conns_gen, dp_conns, sizeof(dp_conns[0]), c);
+	one = malloc(sizeof(*one));
+	c = malloc(sizeof(*c) + sizeof(c->rec[0]) * DP_CONN_SNAP_MAX * dp_tel_n);
+	if (one == NULL || c == NULL) {
+		free(one);
+		free(c);
+		return NULL;
+	}
+	c->n = 0;
+	c->seen = 0;
+	for (w = 0; w < dp_tel_n; w++) {
+		c->first[w] = c->n;
+		if (!dp_pub_read(&dp_tel[w].conns_gen, dp_tel[w].conns,
+				 sizeof(dp_tel[w].conns[0]), one))
+			continue;
+		any = true;
+		memcpy(&c->rec[c->n], one->rec, sizeof(one->rec[0]) * one->n);
+		c->n += one->n;
+		c->seen += one->seen;
+	}
+	c->first[dp_tel_n] = c->n;
+	free(one);
+	if (!any) {
+		free(c);
+		return NULL;
+	}
+	return c;
 }
 
 /* /dptcp/conns[,OFFSET]: counts per state, then up to DP_CONN_REPLY_MAX
@@ -211,7 +429,7 @@ dp_tel_fetch_conns(struct dp_conn_snap *c)
 static int
 dp_tel_conns(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct dp_conn_snap *c;
+	struct dp_conn_all *c;
 	struct rte_tel_data *list;
 	struct dp_snap s;
 	uint32_t offset = 0;
@@ -222,15 +440,13 @@ dp_tel_conns(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (*end != '\0')
 			return -EINVAL;
 	}
-	if (!dp_pub_read(&dp_snap_gen, dp_snap, sizeof(dp_snap[0]), &s))
+	if (!dp_tel_snap_sum(&s))
 		return -EAGAIN;
 	/* Each telemetry client has its own thread: no static buffer. */
-	c = malloc(sizeof(*c));
-	if (c == NULL)
-		return -ENOMEM;
 	rte_tel_data_start_dict(d);
 	dp_tel_states(d, s.states);
-	if (dp_tel_fetch_conns(c)) {
+	c = dp_tel_fetch_conns();
+	if (c != NULL) {
 		rte_tel_data_add_dict_u64(d, "list_total", c->seen);
 		rte_tel_data_add_dict_u64(d, "list_kept", c->n);
 		rte_tel_data_add_dict_u64(d, "list_offset", offset);
@@ -276,7 +492,7 @@ dp_conn_matches(const struct dpt_conn_info *x, uint32_t ip, uint16_t port)
 static int
 dp_tel_conn(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct dp_conn_snap *c;
+	struct dp_conn_all *c;
 	const char *colon;
 	char ipbuf[16];
 	uint32_t ip = 0, i, idx = UINT32_MAX;
@@ -306,16 +522,16 @@ dp_tel_conn(const char *cmd, const char *params, struct rte_tel_data *d)
 			return -EINVAL;
 		idx = (uint32_t)v;
 	}
-	c = malloc(sizeof(*c));
-	if (c == NULL)
-		return -ENOMEM;
-	if (dp_tel_fetch_conns(c)) {
+	c = dp_tel_fetch_conns();
+	if (c != NULL) {
 		for (i = 0; i < c->n; i++)
 			if (i == idx || (idx == UINT32_MAX &&
 					 dp_conn_matches(&c->rec[i], ip, port)))
 				break;
 		if (i < c->n) {
 			dp_tel_conn_detail(d, &c->rec[i]);
+			rte_tel_data_add_dict_u64(d, "worker",
+						  dp_conn_worker(c, i));
 			ret = 0;
 		}
 	}
@@ -323,16 +539,36 @@ dp_tel_conn(const char *cmd, const char *params, struct rte_tel_data *d)
 	return ret;
 }
 
+/* Commands are registered once per process; the per-worker slots are
+ * (re)made for each dp_init. */
 int
-dp_telemetry_init(void)
+dp_telemetry_init(struct dp_ctx **workers, unsigned int n)
 {
+	static bool registered;
+	unsigned int w;
 	int ret;
 
+	dp_tel = calloc(n, sizeof(*dp_tel));
+	if (dp_tel == NULL)
+		return -ENOMEM;
+	for (w = 0; w < n; w++) {
+		dp_tel[w].lcore_id = workers[w]->lcore_id;
+		dp_tel[w].rxq = workers[w]->rxq;
+		dp_tel[w].txq = workers[w]->txq;
+	}
+	dp_tel_steer = workers[0]->steer;
+	dp_tel_n = n;
+	if (registered)
+		return 0;
+	registered = true;
 	ret = rte_telemetry_register_cmd("/dptcp/stats", dp_tel_stats,
-		"dptcp engine (tcp) and dataplane (dp_) counters. No parameters");
+		"dptcp engine (tcp) and dataplane (dp_) counters, all workers added up. No parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/dptcp/workers", dp_tel_workers,
+			"Steering mode; per worker its lcore, queues, connections and segment counters. No parameters");
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/dptcp/conns", dp_tel_conns,
-			"Connections per state, and a list of up to 200. Parameter: list offset");
+			"Connections per state, and a list of up to 200 (\"LIP:LPORT RIP:RPORT STATE wWORKER\"). Parameter: list offset");
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/dptcp/conn", dp_tel_conn,
 			"One connection in detail. Parameter: list index, or remote A.B.C.D:PORT");
@@ -340,4 +576,13 @@ dp_telemetry_init(void)
 		DP_LOG(WARNING, "telemetry commands not registered: %s",
 		       strerror(-ret));
 	return ret;
+}
+
+/* After the poll loops stopped; a telemetry request in flight at this
+ * moment may still read the slots, so they are only dropped, not reused. */
+void
+dp_telemetry_fini(void)
+{
+	dp_tel_n = 0;
+	dp_tel = NULL;   /* leaked on purpose: see above (once per process) */
 }

@@ -126,8 +126,10 @@ dpt_net_up() {
 	dpt_log "net: $NS_PEER/$VETH_PEER $PEER_IP <-> $NS_DP/$VETH_DP (dptcp $DP_IP), mtu $mtu"
 }
 
-# dpt_start_app APP PORT [CONFIG] [LCORE]: start APP on link 0 (or the link
+# dpt_start_app APP PORT [CONFIG] [LCORES]: start APP on link 0 (or the link
 # named last by dpt_net_up/dpt_link_names) and wait until it answers ping.
+# LCORES is the EAL -l list ("0-1": two workers by default). DPT_VDEV_EXTRA
+# is appended to the net_af_packet arguments (",qpairs=2").
 # Sets DPT_APP_PID and DPT_APP_LOG.
 dpt_start_app() {
 	local app=$1 port=$2 config=${3:-} lcore=${4:-0} i
@@ -135,7 +137,7 @@ dpt_start_app() {
 	DPT_APP_LOG="$DPT_TMP/$(basename "$app")-$DPT_LINKS.log"
 	local -a args=(-l "$lcore" --no-huge -m 1024 --no-pci
 		"--file-prefix=$DPT_FILE_PREFIX"
-		"--vdev=net_af_packet0,iface=$VETH_DP"
+		"--vdev=net_af_packet0,iface=$VETH_DP${DPT_VDEV_EXTRA:-}"
 		--log-level=lib.eal:notice
 		-- --ip "$DP_IP/$DPT_PREFIX_LEN" --port "$port")
 	[[ -n $config ]] && args+=(--config "$config")
