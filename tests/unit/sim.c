@@ -1117,6 +1117,7 @@ void sim_opts_default(struct sim_opts *o)
 		c->delack_ms = 0;
 		c->tick_us = 1000;
 		c->max_conns = 1024;
+		c->max_time_wait = 4096;
 		c->rcv_buf_bytes = 65535;
 		c->snd_buf_bytes = 262144;
 		c->rto_min_ms = 200;

@@ -120,7 +120,7 @@ struct sim_opts {
 };
 
 /* Defaults used by every test: msl 100 ms, delack 0, tick 1 ms, 1500 MTU,
- * small max_conns, rcv_buf 65535, snd_buf 262144, rto_min 200, rto_init
+ * small max_conns and max_time_wait (1024, 4096), rcv_buf 65535, snd_buf 262144, rto_min 200, rto_init
  * 1000, rto_max 60000. */
 void sim_opts_default(struct sim_opts *o);
 
