@@ -251,7 +251,7 @@ struct tcp_engine {
 	void *owned_ctx;
 
 	struct tcp_wheel wheel;
-	struct tcp_conn *outq;             /* conns with output pending */
+	struct tcp_conn *outq, *outq_tail; /* conns with output pending */
 	struct tcp_conn *dead;             /* released this batch */
 	struct tcp_listener *dead_listeners;
 	struct tcp_syn_req syn_batch[TCP_BURST_MAX]; /* SYNs of this burst */

@@ -7,13 +7,19 @@
 
 #include "tcp_internal.h"
 
+/* The batch's output list is FIFO: connections send in the order they
+ * became ready (a burst of SYNs is answered in arrival order). */
 void tcp_output_mark(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	if (c->flags & (TF_IN_OUTQ | TF_DEAD))
 		return;
 	c->flags |= TF_IN_OUTQ;
-	c->out_next = eng->outq;
-	eng->outq = c;
+	c->out_next = NULL;
+	if (eng->outq == NULL)
+		eng->outq = c;
+	else
+		eng->outq_tail->out_next = c;
+	eng->outq_tail = c;
 }
 
 void tcp_output_flush(struct tcp_engine *eng)
