@@ -373,6 +373,7 @@ static uint16_t sim_tx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct sim_txctx *tc = ctx;
 	struct sim *s = tc->s;
+	s->tx_calls[tc->node]++;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -1174,6 +1175,8 @@ struct sim *sim_new(const struct sim_opts *o)
 		p.tx_cksum_offload = false;
 		p.isn_secret[0] = o->isn_secret[i][0];
 		p.isn_secret[1] = o->isn_secret[i][1];
+		p.owned = o->owned[i];
+		p.owned_ctx = o->owned_ctx[i];
 		s->eng[i] = tcp_engine_create(&p);
 		CHECK_MSG(s->eng[i] != NULL, "tcp_engine_create(%s) failed", node_name(i));
 	}
