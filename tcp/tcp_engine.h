@@ -20,7 +20,7 @@ struct tcp_config {
 	uint32_t rcv_buf_bytes;    /* per-connection receive buffer (max 65535 until window scaling) */
 	uint32_t backlog;          /* default accept queue bound per listener */
 	uint32_t syn_backlog;      /* SYN_RECEIVED connections per listener */
-	uint32_t max_conns;        /* connections per engine, all states */
+	uint32_t max_conns;        /* connections per engine, all states (TIME_WAIT records: max_time_wait) */
 	uint32_t rto_min_ms;       /* RFC 6298 lower bound (default 200, as Linux) */
 	uint32_t rto_max_ms;       /* upper bound of the backed-off RTO */
 	uint32_t rto_init_ms;      /* RTO before the first sample (RFC 6298: 1s) */

@@ -26,7 +26,7 @@ extern int tcp_logtype;
 	rte_log(RTE_LOG_##level, tcp_logtype, "dptcp: " __VA_ARGS__)
 
 #define TCP_BURST_MAX    64
-#define TCP_TXQ_MAX      64
+#define TCP_TXQ_MAX      256       /* a batch's packets per tx call */
 #define TCP_DEFAULT_MSS  536       /* RFC 9293 §3.7.1 when no MSS option */
 #define TCP_MAX_WIN      65535u    /* no window scaling yet */
 #define TCP_CHALLENGE_ACK_PER_S 1000

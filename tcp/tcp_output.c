@@ -1,7 +1,10 @@
 /* tcp_output.c — what to send: SYN/SYN-ACK, data within the peer's window
  * and cwnd, FIN after the data, pure ACKs (at most one per connection per
- * batch), RSTs, retransmission on timeout (RFC 6298) and zero-window
- * probes. Builds IPv4+TCP packets and batches them for the dataplane. */
+ * batch, sent when the batch ends — the only exception being the
+ * duplicate ACK owed at once to each out-of-order segment, RFC 5681 §4.2),
+ * RSTs, retransmission on timeout (RFC 6298) and zero-window probes.
+ * Builds IPv4+TCP packets and hands a batch's packets to the transmit
+ * function in one call at its end (earlier only past TCP_TXQ_MAX). */
 #include <errno.h>
 #include <string.h>
 
