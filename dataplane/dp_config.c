@@ -62,6 +62,10 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(tcp, fin_wait2_ms, DP_KEY_U32, 0, 3600000),
 	DP_KEY(tcp, delack_ms, DP_KEY_U32, 0, 500),
 	DP_KEY(tcp, tick_us, DP_KEY_U32, 10, 100000),
+	DP_KEY(tcp, syncookies, DP_KEY_U32, 0, 2),
+	DP_KEY(tcp, max_time_wait, DP_KEY_U32, 0, 1U << 24),
+	DP_KEY(tcp, ephemeral_port_lo, DP_KEY_U32, 1024, 65535),
+	DP_KEY(tcp, ephemeral_port_hi, DP_KEY_U32, 1024, 65535),
 };
 
 static const char *const dp_sections[] = { "dataplane", "port", "net", "tcp" };

@@ -40,7 +40,11 @@ enum dpt_event {
 	DPT_EV_READABLE,    /* new bytes can be read with dpt_recv() */
 	DPT_EV_WRITABLE,    /* send buffer space freed after dpt_send() fell short */
 	DPT_EV_PEER_CLOSED, /* peer sent FIN: dpt_recv() returns 0 once drained */
-	DPT_EV_CLOSED,      /* connection is gone (orderly); handle now invalid */
+	DPT_EV_CLOSED,      /* connection is gone (orderly); handle now invalid.
+			     * An active closer hears it on entering TIME_WAIT
+			     * (or once it has read the data that came before
+			     * the FIN, see dpt_recv()); TIME_WAIT then goes on
+			     * without the handle, visible only in telemetry. */
 	DPT_EV_RESET,       /* connection reset by peer; handle now invalid */
 	DPT_EV_ERROR,       /* aborted (err = -ETIMEDOUT, -ECONNREFUSED, ...); handle now invalid */
 };
@@ -89,7 +93,11 @@ ssize_t dpt_send(struct tcp_engine *eng, struct tcp_conn *c, const void *buf,
  * -EAGAIN when nothing is buffered. Reading opens the receive window.
  * Data that arrived with the peer's FIN stays readable: when the
  * connection reaches TIME_WAIT with unread data, DPT_EV_CLOSED waits until
- * it has been read (or 2*MSL ends). */
+ * it has been read (delivered at the next timer tick after the read that
+ * empties it), dpt_close() is called (delivered inside the call), or
+ * 2*MSL ends. Until then the handle stays valid and dpt_conn_state() says
+ * DPT_TIME_WAIT; after CLOSED the engine keeps only a compact TIME_WAIT
+ * record of the tuple. */
 ssize_t dpt_recv(struct tcp_engine *eng, struct tcp_conn *c, void *buf,
 		 size_t len);
 /* Bytes ready for dpt_recv() / free space for dpt_send(). */

@@ -61,6 +61,10 @@ void tcp_config_defaults(struct tcp_config *cfg)
 		.fin_wait2_ms = 60000,
 		.delack_ms = 40,
 		.tick_us = 1000,
+		.syncookies = 1,
+		.max_time_wait = 262144,
+		.ephemeral_port_lo = 32768,
+		.ephemeral_port_hi = 60999,
 	};
 }
 
@@ -95,6 +99,13 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		rte_errno = EINVAL;
 		return NULL;
 	}
+	if (p->cfg.ephemeral_port_lo == 0 || p->cfg.ephemeral_port_hi > 65535 ||
+	    p->cfg.ephemeral_port_lo > p->cfg.ephemeral_port_hi) {
+		TCP_LOG(ERR, "[tcp] ephemeral_port_lo..ephemeral_port_hi = %u..%u: expected 1 <= lo <= hi <= 65535\n",
+			p->cfg.ephemeral_port_lo, p->cfg.ephemeral_port_hi);
+		rte_errno = EINVAL;
+		return NULL;
+	}
 	eng = rte_zmalloc_socket("tcp_engine", sizeof(*eng),
 				 RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (eng == NULL) {
@@ -119,16 +130,20 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		eng->isn_key[0] = rte_rand();
 		eng->isn_key[1] = rte_rand();
 	}
-	eng->next_ephemeral = TCP_EPHEMERAL_LO +
-		(uint16_t)(rte_rand() % (TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO));
+	eng->next_ephemeral = (uint16_t)(eng->cfg.ephemeral_port_lo +
+		rte_rand() % (eng->cfg.ephemeral_port_hi -
+			      eng->cfg.ephemeral_port_lo + 1));
 
 	snprintf(name, sizeof(name), "dpt_conn_%u", p->engine_id);
 	eng->conn_pool = rte_mempool_create(name, eng->cfg.max_conns,
 		sizeof(struct tcp_conn), 0, 0, NULL, NULL, NULL, NULL,
 		p->socket_id, RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
 	if (eng->conn_pool == NULL || tcp_table_create(eng, p->engine_id,
-						       p->socket_id) < 0) {
+						       p->socket_id) < 0 ||
+	    tcp_tw_create(eng, p->engine_id, p->socket_id) < 0) {
 		int err = rte_errno ? rte_errno : ENOMEM;
+		tcp_tw_destroy(eng);
+		tcp_table_free(eng);
 		rte_mempool_free(eng->conn_pool);
 		rte_free(eng);
 		rte_errno = err;
@@ -148,6 +163,8 @@ void tcp_engine_destroy(struct tcp_engine *eng)
 		return;
 	while (rte_hash_iterate(eng->conns, &key, &data, &iter) >= 0) {
 		struct tcp_conn *c = data;
+		if (tcp_ent_is_tw(data))
+			continue;
 		tcp_mq_free(&c->sndq);
 		tcp_mq_free(&c->rcvq);
 		tcp_ooo_free(c);
@@ -155,6 +172,7 @@ void tcp_engine_destroy(struct tcp_engine *eng)
 	tcp_listeners_free(eng);
 	tcp_table_free(eng);
 	rte_pktmbuf_free_bulk(eng->txq, eng->ntx);
+	tcp_tw_destroy(eng);
 	rte_mempool_free(eng->conn_pool);
 	rte_free(eng);
 }
@@ -198,7 +216,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 	c->snd_mss = TCP_DEFAULT_MSS;
 	c->rto_us = eng->cfg.rto_init_ms * 1000;
 	tcp_conn_set_iss(c, tcp_isn(eng, t));
-	if (tcp_table_add(eng, c) < 0) {
+	if (tcp_table_set(eng, &c->tuple, c) < 0) {
 		rte_mempool_put(eng->conn_pool, c);
 		eng->stats.conn_limit++;
 		return NULL;
@@ -223,27 +241,44 @@ void tcp_mq_free(struct tcp_mq *q)
 	q->bytes = 0;
 }
 
-/* Takes c out of the table and timers at once; the memory goes back to the
+/* Takes c out of timers, listener and counts; the memory goes back to the
  * pool when the current batch ends, so pointers held by the batch (bulk
  * lookup results, callers up the stack) stay safe to test for TF_DEAD. */
-void tcp_conn_release(struct tcp_engine *eng, struct tcp_conn *c)
+static void conn_unlink(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	if (c->flags & TF_DEAD)
-		return;
 	tcp_set_state(eng, c, DPT_CLOSED);
 	c->flags |= TF_DEAD;
 	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
 	tcp_timer_stop(&eng->wheel, &c->t_linger);
 	tcp_listen_detach(eng, c);
-	tcp_table_del(eng, c);
 	tcp_mq_free(&c->sndq);
 	tcp_mq_free(&c->rcvq);
 	tcp_ooo_free(c);
 	eng->nconns--;
-	eng->stats.conn_closed++;
 	c->dead_next = eng->dead;
 	eng->dead = c;
+}
+
+/* The connection reached CLOSED: its tuple is free again. */
+void tcp_conn_release(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->flags & TF_DEAD)
+		return;
+	tcp_table_del(eng, &c->tuple);
+	conn_unlink(eng, c);
+	eng->stats.conn_closed++;
+	if (eng->depth == 0)
+		tcp_engine_leave(eng);
+}
+
+/* The TCB goes but the tuple lives on: its table entry was handed to a
+ * TIME_WAIT record (tcp_tw_from_conn()), which counts the close later. */
+void tcp_conn_retire(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->flags & TF_DEAD)
+		return;
+	conn_unlink(eng, c);
 	if (eng->depth == 0)
 		tcp_engine_leave(eng);
 }
@@ -287,9 +322,12 @@ void tcp_ooo_free(struct tcp_conn *c)
 }
 
 /* RFC 9293 §3.6: TIME_WAIT holds the tuple for 2*MSL. The application's
- * part is over, so it hears CLOSED now and the buffers go — unless data it
- * has not read yet is buffered: then CLOSED waits until it has read it
- * (dpt_recv() arms the delivery) or until 2*MSL ends. */
+ * part is over, so it hears CLOSED now and the whole TCB gives way to a
+ * compact TIME_WAIT record (tcp_timewait.c) — unless data it has not read
+ * yet is buffered: then the TCB stays, in TIME_WAIT, and CLOSED waits
+ * until it has read it (dpt_recv() arms the delivery), closes it, or
+ * 2*MSL ends; the TCB becomes a record when CLOSED is delivered. Also
+ * called again to restart 2*MSL for such a TCB. */
 void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	tcp_set_state(eng, c, DPT_TIME_WAIT);
@@ -306,6 +344,8 @@ void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
 	}
 	tcp_mq_free(&c->rcvq);
 	tcp_event(eng, c, DPT_EV_CLOSED, 0);
+	if (!(c->flags & TF_DEAD))
+		tcp_tw_from_conn(eng, c);
 }
 
 /* TIME_WAIT's deferred CLOSED, once the application drained the data. */
@@ -315,6 +355,8 @@ static void close_pending_fire(struct tcp_engine *eng, struct tcp_conn *c)
 		return;
 	c->flags &= ~TF_CLOSE_PENDING;
 	tcp_event(eng, c, DPT_EV_CLOSED, 0);
+	if (!(c->flags & TF_DEAD))
+		tcp_tw_from_conn(eng, c);
 }
 
 static void timer_fire(void *ctx, struct tcp_timer *t)
@@ -349,6 +391,9 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 			tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
 		}
 		break;
+	case TCP_T_TW:
+		tcp_tw_expire(eng, container_of(t, struct tcp_tw, timer));
+		break;
 	}
 }
 
@@ -374,7 +419,9 @@ void tcp_engine_leave(struct tcp_engine *eng)
 	if (eng->depth > 0 && --eng->depth > 0)
 		return;
 	eng->depth++;
+	tcp_listen_flush(eng);
 	tcp_output_flush(eng);
+	tcp_tw_flush(eng);
 	tcp_tx_flush(eng);
 	eng->depth--;
 	while (eng->dead != NULL) {
@@ -414,7 +461,10 @@ void tcp_engine_foreach_conn(const struct tcp_engine *eng,
 	struct dpt_conn_info info;
 
 	while (rte_hash_iterate(eng->conns, &key, &data, &iter) >= 0) {
-		dpt_conn_info(data, &info);
+		if (tcp_ent_is_tw(data))
+			tcp_tw_info(tcp_ent_tw(data), &info);
+		else
+			dpt_conn_info(data, &info);
 		if (fn(&info, arg) != 0)
 			break;
 	}

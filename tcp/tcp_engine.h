@@ -20,7 +20,7 @@ struct tcp_config {
 	uint32_t rcv_buf_bytes;    /* per-connection receive buffer (max 65535 until window scaling) */
 	uint32_t backlog;          /* default accept queue bound per listener */
 	uint32_t syn_backlog;      /* SYN_RECEIVED connections per listener */
-	uint32_t max_conns;        /* connections per engine, all states */
+	uint32_t max_conns;        /* connections per engine, all states (TIME_WAIT records: max_time_wait) */
 	uint32_t rto_min_ms;       /* RFC 6298 lower bound (default 200, as Linux) */
 	uint32_t rto_max_ms;       /* upper bound of the backed-off RTO */
 	uint32_t rto_init_ms;      /* RTO before the first sample (RFC 6298: 1s) */
@@ -30,6 +30,10 @@ struct tcp_config {
 	uint32_t fin_wait2_ms;     /* FIN_WAIT_2 timeout after close() (0 = none) */
 	uint32_t delack_ms;        /* delayed ACK timeout (0 = ACK at once) */
 	uint32_t tick_us;          /* timer wheel tick */
+	uint32_t syncookies;       /* 0 off, 1 when the SYN queue is full, 2 always */
+	uint32_t max_time_wait;    /* TIME_WAIT records per engine (default 262144) */
+	uint32_t ephemeral_port_lo; /* local ports of active opens, inclusive */
+	uint32_t ephemeral_port_hi; /* (default 32768..60999, as Linux) */
 };
 
 /* Fills in the defaults documented in config/dptcp.ini. */
@@ -90,11 +94,14 @@ uint64_t tcp_clock_us(void);
 
 const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *eng);
 
-/* Number of connections per state, indexed by enum dpt_state. */
+/* Number of connections per state, indexed by enum dpt_state; TIME_WAIT
+ * counts the compact TIME_WAIT records too. */
 void tcp_engine_state_counts(const struct tcp_engine *eng,
 			     uint32_t counts[/* DPT_STATE_COUNT */]);
 
-/* Visit connections (for telemetry): stops when fn returns non-zero. */
+/* Visit connections (for telemetry), TIME_WAIT records included (state
+ * DPT_TIME_WAIT; snd_una = snd_nxt, no RTT or queue figures): stops when
+ * fn returns non-zero. */
 struct dpt_conn_info;
 typedef int (*tcp_conn_visit_fn)(const struct dpt_conn_info *info, void *arg);
 void tcp_engine_foreach_conn(const struct tcp_engine *eng,

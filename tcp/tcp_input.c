@@ -104,8 +104,9 @@ void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
 }
 
 /* RFC 5961 §7: at most TCP_CHALLENGE_ACK_PER_S challenge ACKs a second
- * per engine, so that blind attackers cannot use us as an amplifier. */
-static void challenge_ack(struct tcp_engine *eng, struct tcp_conn *c)
+ * per engine, so that blind attackers cannot use us as an amplifier.
+ * True (and counted) when one may be sent now. */
+bool tcp_challenge_ack_allowed(struct tcp_engine *eng)
 {
 	uint64_t sec = eng->now_us / 1000000;
 
@@ -115,11 +116,17 @@ static void challenge_ack(struct tcp_engine *eng, struct tcp_conn *c)
 	}
 	if (eng->challenge_count >= TCP_CHALLENGE_ACK_PER_S) {
 		eng->stats.challenge_ack_limited++;
-		return;
+		return false;
 	}
 	eng->challenge_count++;
 	eng->stats.tx_challenge_ack++;
-	tcp_send_ack(eng, c);
+	return true;
+}
+
+static void challenge_ack(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (tcp_challenge_ack_allowed(eng))
+		tcp_send_ack(eng, c);
 }
 
 static void rcvq_link(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
@@ -156,41 +163,42 @@ static void rcvq_append(struct tcp_conn *c, struct tcp_seg *seg,
 	seg->m = NULL;
 }
 
-/* RFC 9293 §3.10.7.4 first: the acceptability test. On success the
- * segment is trimmed to the window; returns the payload bytes to skip. */
-static bool seq_acceptable(struct tcp_engine *eng, struct tcp_conn *c,
-			   struct tcp_seg *seg, uint32_t *skip)
+/* RFC 9293 §3.10.7.4 first: the acceptability test against RCV.NXT and
+ * RCV.WND. On success the segment is trimmed to the window and *skip is
+ * the payload bytes to drop from its front; TCP_SEQ_PROBE: a zero-window
+ * probe, acceptable (as an ACK) but owed an ACK (§3.8.6.1). */
+enum tcp_seq_verdict tcp_seq_check(struct tcp_engine *eng,
+				   struct tcp_seg *seg, uint32_t rcv_nxt,
+				   uint32_t wnd, uint32_t *skip)
 {
-	uint32_t wnd = tcp_rcv_window(c);
 	uint32_t seglen = seg->len + !!(seg->flags & TH_SYN) +
 			  !!(seg->flags & TH_FIN);
-	uint32_t end = c->rcv_nxt + wnd;
+	uint32_t end = rcv_nxt + wnd;
 	bool ok;
 
 	*skip = 0;
 	if (seglen == 0)
-		ok = wnd == 0 ? seg->seq == c->rcv_nxt :
-			seq_in(seg->seq, c->rcv_nxt, end);
+		ok = wnd == 0 ? seg->seq == rcv_nxt :
+			seq_in(seg->seq, rcv_nxt, end);
 	else if (wnd == 0)
 		ok = false;
 	else
-		ok = seq_in(seg->seq, c->rcv_nxt, end) ||
-		     seq_in(seg->seq + seglen - 1, c->rcv_nxt, end);
+		ok = seq_in(seg->seq, rcv_nxt, end) ||
+		     seq_in(seg->seq + seglen - 1, rcv_nxt, end);
 	if (!ok) {
 		/* §3.10.7.4: with a zero window, still take ACKs and RSTs. */
-		if (wnd == 0 && seg->seq == c->rcv_nxt) {
+		if (wnd == 0 && seg->seq == rcv_nxt) {
 			/* A zero-window probe: it MUST be answered (§3.8.6.1). */
 			if (seg->len > 0)
 				eng->stats.rx_rcvbuf_full++;
 			seg->len = 0;
 			seg->flags &= ~(TH_SYN | TH_FIN);
-			tcp_send_ack(eng, c);
-			return true;
+			return TCP_SEQ_PROBE;
 		}
-		return false;
+		return TCP_SEQ_BAD;
 	}
-	if (seq_lt(seg->seq, c->rcv_nxt)) {
-		uint32_t drop = c->rcv_nxt - seg->seq;
+	if (seq_lt(seg->seq, rcv_nxt)) {
+		uint32_t drop = rcv_nxt - seg->seq;
 		if (seg->flags & TH_SYN) {
 			seg->flags &= ~TH_SYN;
 			drop--;
@@ -206,7 +214,18 @@ static bool seq_acceptable(struct tcp_engine *eng, struct tcp_conn *c,
 		seg->len = end - seg->seq;
 		seg->flags &= ~TH_FIN;
 	}
-	return true;
+	return TCP_SEQ_OK;
+}
+
+static bool seq_acceptable(struct tcp_engine *eng, struct tcp_conn *c,
+			   struct tcp_seg *seg, uint32_t *skip)
+{
+	enum tcp_seq_verdict v = tcp_seq_check(eng, seg, c->rcv_nxt,
+					       tcp_rcv_window(c), skip);
+
+	if (v == TCP_SEQ_PROBE)
+		tcp_send_ack(eng, c);
+	return v != TCP_SEQ_BAD;
 }
 
 /* RFC 9293 §3.10.7.4 second, with RFC 5961 §3.2. */
@@ -638,13 +657,13 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 }
 
 /* RFC 6191 (without timestamps): a SYN with a higher sequence number than
- * the TIME_WAIT connection saw may start a new incarnation. */
+ * the TIME_WAIT connection saw may start a new incarnation. This is the
+ * TCB still in TIME_WAIT (CLOSED owed); tcp_timewait.c does the same for
+ * the compact records. */
 static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 			    struct tcp_seg *seg)
 {
 	struct tcp_listener *l;
-	struct tcp_tuple tuple;
-	struct tcp_conn *nc;
 	uint32_t old_max;
 
 	if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
@@ -657,15 +676,10 @@ static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 	if (c->flags & TF_CLOSE_PENDING)
 		tcp_event(eng, c, DPT_EV_CLOSED, 0);   /* the handle ends here */
 	old_max = c->snd_max;
-	tuple = c->tuple;
 	tcp_conn_release(eng, c);
-	tcp_listen_input(eng, l, seg);
 	/* RFC 1122 §4.2.2.13: the new ISS must lie beyond the old
 	 * incarnation's sequence numbers. */
-	nc = tcp_table_lookup(eng, &tuple);
-	if (nc != NULL && nc->state == DPT_SYN_RECEIVED &&
-	    seq_leq(nc->iss, old_max + 65535))
-		tcp_conn_set_iss(nc, old_max + 65536 + (nc->iss & 0xffff));
+	tcp_listen_syn(eng, l, seg, &old_max);
 	return true;
 }
 
@@ -733,13 +747,16 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 	fin_input(eng, c, seg);
 }
 
-static void dispatch(struct tcp_engine *eng, struct tcp_conn *c,
-		     struct tcp_seg *seg)
+static void dispatch(struct tcp_engine *eng, void *ent, struct tcp_seg *seg)
 {
 	struct tcp_listener *l;
 
-	if (c != NULL) {
-		tcp_segment_arrives(eng, c, seg);
+	if (ent != NULL && tcp_ent_is_tw(ent)) {
+		tcp_tw_input(eng, tcp_ent_tw(ent), seg);
+		return;
+	}
+	if (ent != NULL) {
+		tcp_segment_arrives(eng, ent, seg);
 		return;
 	}
 	l = tcp_listener_find(eng, seg->ip->dst_addr, seg->th->dst_port);
@@ -751,12 +768,26 @@ static void dispatch(struct tcp_engine *eng, struct tcp_conn *c,
 	tcp_send_rst_for(eng, seg);           /* §3.10.7.1: CLOSED */
 }
 
+/* An entry found by the burst's bulk lookup that an earlier segment of
+ * the burst released (its memory is still there until the batch ends). */
+static bool ent_dead(void *ent)
+{
+	if (tcp_ent_is_tw(ent))
+		return tcp_ent_tw(ent)->flags & TW_DEAD;
+	return ((struct tcp_conn *)ent)->flags & TF_DEAD;
+}
+
+/* One bulk lookup for the chunk, then each segment in order. SYNs to
+ * listeners wait in the listener batch until the chunk's end (one batch of
+ * SYN-ACKs or cookies); a later segment of a tuple with a waiting SYN
+ * first settles the batch, so it meets the state it would have without
+ * batching. */
 static void input_chunk(struct tcp_engine *eng, struct rte_mbuf **pkts,
 			uint16_t n)
 {
 	struct tcp_seg segs[TCP_BURST_MAX];
 	struct tcp_tuple keys[TCP_BURST_MAX];
-	struct tcp_conn *conns[TCP_BURST_MAX];
+	void *conns[TCP_BURST_MAX];
 	uint32_t k = 0, i;
 	uint64_t gen;
 
@@ -775,15 +806,21 @@ static void input_chunk(struct tcp_engine *eng, struct rte_mbuf **pkts,
 	tcp_table_lookup_bulk(eng, keys, k, conns);
 	gen = eng->conn_gen;
 	for (i = 0; i < k; i++) {
-		struct tcp_conn *c = conns[i];
+		void *c = conns[i];
 		/* Earlier segments of this burst may have made or ended it. */
-		if ((c != NULL && (c->flags & TF_DEAD)) ||
+		if ((c != NULL && ent_dead(c)) ||
 		    (c == NULL && eng->conn_gen != gen))
 			c = tcp_table_lookup(eng, &keys[i]);
+		if (c == NULL && eng->nsyn > 0 &&
+		    tcp_listen_batch_has(eng, &keys[i])) {
+			tcp_listen_flush(eng);
+			c = tcp_table_lookup(eng, &keys[i]);
+		}
 		dispatch(eng, c, &segs[i]);
 		if (segs[i].m != NULL)
 			rte_pktmbuf_free(segs[i].m);
 	}
+	tcp_listen_flush(eng);
 }
 
 void tcp_input_burst(struct tcp_engine *eng, struct rte_mbuf **pkts,

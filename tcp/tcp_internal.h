@@ -26,13 +26,11 @@ extern int tcp_logtype;
 	rte_log(RTE_LOG_##level, tcp_logtype, "dptcp: " __VA_ARGS__)
 
 #define TCP_BURST_MAX    64
-#define TCP_TXQ_MAX      64
+#define TCP_TXQ_MAX      256       /* a batch's packets per tx call */
 #define TCP_DEFAULT_MSS  536       /* RFC 9293 §3.7.1 when no MSS option */
 #define TCP_MAX_WIN      65535u    /* no window scaling yet */
 #define TCP_CHALLENGE_ACK_PER_S 1000
 #define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
-#define TCP_EPHEMERAL_LO 32768
-#define TCP_EPHEMERAL_HI 60999
 
 /* TCP header flags as on the wire. */
 #define TH_FIN 0x01
@@ -83,6 +81,7 @@ enum tcp_timer_kind {
 	TCP_T_REXMIT,              /* retransmission / SYN / persist */
 	TCP_T_DELACK,
 	TCP_T_LINGER,              /* FIN_WAIT_2 timeout and 2*MSL */
+	TCP_T_TW,                  /* 2*MSL of a compact TIME_WAIT record */
 };
 
 /* conn->flags */
@@ -155,6 +154,57 @@ struct tcp_conn {
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
+/* A connection in TIME_WAIT once its TCB is gone (tcp_timewait.c): what
+ * RFC 9293 §3.10.7.4 needs to answer segments for 2*MSL, and no more.
+ * 80 bytes; pool objects are not cache-aligned, so with the mempool's
+ * object header one record costs about 104 bytes. */
+struct tcp_tw {
+	struct tcp_tuple tuple;
+	uint32_t snd_nxt;          /* the TCB's snd_max: SEQ of our ACKs */
+	uint32_t rcv_nxt;          /* just past the peer's FIN */
+	uint32_t rcv_wnd;          /* window our ACKs offer */
+	uint32_t max_snd_wnd;      /* for the old-ACK test (RFC 5961 §5.2) */
+	uint32_t ts_recent;        /* RFC 7323 TS.Recent, once timestamps exist */
+	uint16_t mss;              /* for telemetry */
+	uint8_t flags;             /* TW_* */
+	uint8_t pad;
+	struct tcp_tw *next;       /* engine's batch-end list */
+	struct tcp_timer timer;    /* 2*MSL */
+};
+
+/* tcp_tw->flags */
+#define TW_ACK_NOW 0x01            /* an ACK goes out at batch end */
+#define TW_QUEUED  0x02            /* on eng->tw_batch */
+#define TW_DEAD    0x04            /* released; memory back at batch end */
+
+/* The connection table maps a 4-tuple to a struct tcp_conn or to a
+ * struct tcp_tw with bit 0 set (both are 8-byte aligned), so one bulk
+ * lookup per burst finds both. */
+static inline bool tcp_ent_is_tw(const void *e)
+{
+	return ((uintptr_t)e & 1) != 0;
+}
+
+static inline struct tcp_tw *tcp_ent_tw(void *e)
+{
+	return (struct tcp_tw *)((uintptr_t)e & ~(uintptr_t)1);
+}
+
+static inline void *tcp_tw_ent(struct tcp_tw *tw)
+{
+	return (void *)((uintptr_t)tw | 1);
+}
+
+/* A SYN to a listener, kept until the end of the burst (tcp_listen.c). */
+struct tcp_syn_req {
+	struct tcp_listener *l;
+	struct tcp_tuple tuple;
+	uint32_t irs, wnd;
+	uint32_t iss_floor;        /* valid when has_floor (TIME_WAIT reuse) */
+	bool has_floor;
+	struct tcp_opts opts;
+};
+
 struct tcp_listener {
 	struct tcp_listen_key key;
 	uint32_t backlog;
@@ -163,6 +213,8 @@ struct tcp_listener {
 	struct tcp_conn_list syn_q;        /* SYN_RECEIVED children */
 	struct tcp_conn_list accept_q;     /* ESTABLISHED, not yet handed over */
 	bool accepting;
+	bool closed;                       /* dpt_unlisten()ed in this batch */
+	uint32_t cookie_epoch;             /* last cookie's time counter + 1 */
 	struct tcp_listener *dead_next;    /* closed; freed at batch end */
 	dpt_event_fn fn;
 	void *user;
@@ -180,21 +232,34 @@ struct tcp_engine {
 
 	struct rte_mempool *pool;          /* packet mbufs */
 	struct rte_mempool *conn_pool;     /* struct tcp_conn */
-	struct rte_hash *conns;            /* tcp_tuple -> tcp_conn */
+	struct rte_hash *conns;            /* tcp_tuple -> tcp_conn or tcp_tw */
 	struct rte_hash *listeners;        /* tcp_listen_key -> tcp_listener */
 	uint32_t nconns;
 	uint64_t conn_gen;                 /* bumped by every alloc */
 	uint32_t nlisteners;
 	uint32_t state_count[DPT_STATE_COUNT];
+	uint64_t tuples_freed;             /* table entries deleted, ever */
 	uint16_t next_ephemeral;
+	struct {                           /* last destination found full */
+		uint32_t rip;
+		uint16_t rport;
+		bool valid;
+		uint64_t tuples_freed;
+	} eph_full;
 	unsigned int id;                   /* params.engine_id */
 	tcp_flow_owned_fn owned;           /* NULL: every flow is ours */
 	void *owned_ctx;
 
 	struct tcp_wheel wheel;
-	struct tcp_conn *outq;             /* conns with output pending */
+	struct tcp_conn *outq, *outq_tail; /* conns with output pending */
 	struct tcp_conn *dead;             /* released this batch */
 	struct tcp_listener *dead_listeners;
+	struct tcp_syn_req syn_batch[TCP_BURST_MAX]; /* SYNs of this burst */
+	uint16_t nsyn;
+
+	struct rte_mempool *tw_pool;       /* struct tcp_tw */
+	uint32_t ntw;
+	struct tcp_tw *tw_batch;           /* ACK owed or released this batch */
 	unsigned int depth;                /* >0 while inside input/poll */
 
 	tcp_tx_fn tx;
@@ -214,6 +279,7 @@ void tcp_set_state(struct tcp_engine *eng, struct tcp_conn *c,
 struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 				const struct tcp_tuple *t);
 void tcp_conn_release(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_conn_retire(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_event(struct tcp_engine *eng, struct tcp_conn *c,
 	       enum dpt_event ev, int err);
 void tcp_conn_finish(struct tcp_engine *eng, struct tcp_conn *c,
@@ -232,26 +298,54 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c);
 /* tcp_table.c */
 int tcp_table_create(struct tcp_engine *eng, unsigned int id, int socket);
 void tcp_table_free(struct tcp_engine *eng);
-struct tcp_conn *tcp_table_lookup(struct tcp_engine *eng,
-				  const struct tcp_tuple *t);
-int tcp_table_add(struct tcp_engine *eng, struct tcp_conn *c);
-void tcp_table_del(struct tcp_engine *eng, struct tcp_conn *c);
+void *tcp_table_lookup(struct tcp_engine *eng, const struct tcp_tuple *t);
+int tcp_table_set(struct tcp_engine *eng, const struct tcp_tuple *t,
+		  void *ent);
+void tcp_table_del(struct tcp_engine *eng, const struct tcp_tuple *t);
 void tcp_table_lookup_bulk(struct tcp_engine *eng,
 			   const struct tcp_tuple *keys, uint32_t n,
-			   struct tcp_conn **out);
+			   void **out);
 
 /* tcp_listen.c */
 struct tcp_listener *tcp_listener_find(struct tcp_engine *eng,
 				       uint32_t ip, uint16_t port);
 void tcp_listen_input(struct tcp_engine *eng, struct tcp_listener *l,
 		      struct tcp_seg *seg);
+void tcp_listen_syn(struct tcp_engine *eng, struct tcp_listener *l,
+		    const struct tcp_seg *seg, const uint32_t *iss_floor);
+bool tcp_listen_batch_has(const struct tcp_engine *eng,
+			  const struct tcp_tuple *t);
+void tcp_listen_flush(struct tcp_engine *eng);
 int tcp_listen_established(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_listen_detach(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_listen_deliver(struct tcp_engine *eng, struct tcp_listener *l);
 void tcp_listeners_free(struct tcp_engine *eng);
 void tcp_listeners_reap(struct tcp_engine *eng);
 
+/* tcp_cookie.c */
+bool tcp_cookie_wanted(const struct tcp_engine *eng,
+		       const struct tcp_listener *l);
+void tcp_cookie_send(struct tcp_engine *eng, struct tcp_listener *l,
+		     const struct tcp_syn_req *req);
+bool tcp_cookie_accept(struct tcp_engine *eng, struct tcp_listener *l,
+		       struct tcp_seg *seg);
+
+/* tcp_timewait.c */
+int tcp_tw_create(struct tcp_engine *eng, unsigned int id, int socket);
+void tcp_tw_destroy(struct tcp_engine *eng);
+void tcp_tw_from_conn(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_tw_input(struct tcp_engine *eng, struct tcp_tw *tw,
+		  struct tcp_seg *seg);
+void tcp_tw_expire(struct tcp_engine *eng, struct tcp_tw *tw);
+void tcp_tw_flush(struct tcp_engine *eng);
+void tcp_tw_info(const struct tcp_tw *tw, struct dpt_conn_info *out);
+
 /* tcp_input.c */
+enum tcp_seq_verdict { TCP_SEQ_BAD, TCP_SEQ_OK, TCP_SEQ_PROBE };
+enum tcp_seq_verdict tcp_seq_check(struct tcp_engine *eng,
+				   struct tcp_seg *seg, uint32_t rcv_nxt,
+				   uint32_t wnd, uint32_t *skip);
+bool tcp_challenge_ack_allowed(struct tcp_engine *eng);
 void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 			 struct tcp_seg *seg);
 void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
@@ -266,6 +360,12 @@ void tcp_send_ack(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_send_ack_now(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_send_rst_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
+			uint32_t seq, uint32_t ack, uint8_t flags);
+void tcp_send_ack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
+			uint32_t seq, uint32_t ack, uint32_t wnd);
+void tcp_send_synack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
+			   uint32_t iss, uint32_t ack, uint32_t wnd);
 void tcp_tx_flush(struct tcp_engine *eng);
 void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_arm_rexmit(struct tcp_engine *eng, struct tcp_conn *c);
@@ -273,6 +373,7 @@ uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
 			    const struct tcp_conn *c);
 
 /* tcp_isn.c */
+uint64_t tcp_siphash(const uint64_t key[2], const uint64_t *m, unsigned int n);
 uint32_t tcp_isn(const struct tcp_engine *eng, const struct tcp_tuple *t);
 void tcp_conn_set_iss(struct tcp_conn *c, uint32_t iss);
 

@@ -13,22 +13,22 @@ static inline void sipround(uint64_t v[4])
 	v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
 }
 
-/* SipHash-2-4 of two 64-bit words (the 12-byte tuple, zero padded). */
-static uint64_t siphash24_2w(const uint64_t k[2], uint64_t m0, uint64_t m1)
+/* SipHash-2-4 of n 64-bit words under key (also the SYN cookies' MAC). */
+uint64_t tcp_siphash(const uint64_t k[2], const uint64_t *m, unsigned int n)
 {
 	uint64_t v[4] = {
 		k[0] ^ 0x736f6d6570736575ull, k[1] ^ 0x646f72616e646f6dull,
 		k[0] ^ 0x6c7967656e657261ull, k[1] ^ 0x7465646279746573ull,
 	};
-	uint64_t b = 16ull << 56;
-	uint64_t m[3] = { m0, m1, b };
-	int i;
+	uint64_t b = (uint64_t)(8 * n) << 56;
+	unsigned int i;
 
-	for (i = 0; i < 3; i++) {
-		v[3] ^= m[i];
+	for (i = 0; i <= n; i++) {
+		uint64_t w = i < n ? m[i] : b;
+		v[3] ^= w;
 		sipround(v);
 		sipround(v);
-		v[0] ^= m[i];
+		v[0] ^= w;
 	}
 	v[2] ^= 0xff;
 	for (i = 0; i < 4; i++)
@@ -36,12 +36,15 @@ static uint64_t siphash24_2w(const uint64_t k[2], uint64_t m0, uint64_t m1)
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
+/* The 12-byte tuple as two words, zero padded. */
 uint32_t tcp_isn(const struct tcp_engine *eng, const struct tcp_tuple *t)
 {
-	uint64_t m0 = ((uint64_t)t->lip << 32) | t->rip;
-	uint64_t m1 = ((uint64_t)t->lport << 16) | t->rport;
+	uint64_t m[2] = {
+		((uint64_t)t->lip << 32) | t->rip,
+		((uint64_t)t->lport << 16) | t->rport,
+	};
 
-	return (uint32_t)siphash24_2w(eng->isn_key, m0, m1) +
+	return (uint32_t)tcp_siphash(eng->isn_key, m, 2) +
 	       (uint32_t)(eng->now_us >> 2);
 }
 

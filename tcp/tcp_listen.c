@@ -1,6 +1,8 @@
 /* tcp_listen.c — listeners: the LISTEN state's segment processing
- * (RFC 9293 §3.10.7.2), a bounded SYN queue (SYN_RECEIVED children) and a
- * bounded accept queue (ESTABLISHED, not yet handed to the application). */
+ * (RFC 9293 §3.10.7.2) with the SYNs of a burst answered as one batch at
+ * its end, a bounded SYN queue (SYN_RECEIVED children; beyond it, SYN
+ * cookies: tcp_cookie.c) and a bounded accept queue (ESTABLISHED, not yet
+ * handed to the application). */
 #include <errno.h>
 
 #include <rte_malloc.h>
@@ -35,40 +37,121 @@ struct tcp_listener *tcp_listener_find(struct tcp_engine *eng,
 	return l;
 }
 
+/* RFC 9293 §3.10.7.2: LISTEN. A SYN joins the burst's listener batch; an
+ * ACK may be the answer to one of our SYN cookies, otherwise it is reset. */
 void tcp_listen_input(struct tcp_engine *eng, struct tcp_listener *l,
 		      struct tcp_seg *seg)
 {
-	struct tcp_tuple t;
-	struct tcp_conn *c;
-
 	if (seg->flags & TH_RST)
 		return;
 	if (seg->flags & TH_ACK) {
-		tcp_send_rst_for(eng, seg);
+		if ((seg->flags & TH_SYN) || !tcp_cookie_accept(eng, l, seg))
+			tcp_send_rst_for(eng, seg);
 		return;
 	}
 	if (!(seg->flags & TH_SYN))
 		return;
-	if (l->syn_count >= eng->cfg.syn_backlog ||
-	    l->accept_count >= l->backlog) {
-		/* Dropped, not refused: the client retries (as Linux). */
-		eng->stats.listen_overflow++;
-		return;
-	}
-	t = (struct tcp_tuple){
-		.lip = seg->ip->dst_addr, .rip = seg->ip->src_addr,
-		.lport = seg->th->dst_port, .rport = seg->th->src_port,
+	tcp_listen_syn(eng, l, seg, NULL);
+}
+
+/* Keeps what the answer to a SYN needs until the end of the burst
+ * (the mbuf is freed before). iss_floor: the ISS must exceed it by more
+ * than a window (a TIME_WAIT tuple reused, RFC 1122 §4.2.2.13). */
+void tcp_listen_syn(struct tcp_engine *eng, struct tcp_listener *l,
+		    const struct tcp_seg *seg, const uint32_t *iss_floor)
+{
+	struct tcp_syn_req *r;
+
+	if (eng->nsyn == TCP_BURST_MAX)
+		tcp_listen_flush(eng);
+	r = &eng->syn_batch[eng->nsyn++];
+	*r = (struct tcp_syn_req){
+		.l = l,
+		.tuple = {
+			.lip = seg->ip->dst_addr, .rip = seg->ip->src_addr,
+			.lport = seg->th->dst_port, .rport = seg->th->src_port,
+		},
+		.irs = seg->seq, .wnd = seg->wnd,
+		.iss_floor = iss_floor != NULL ? *iss_floor : 0,
+		.has_floor = iss_floor != NULL,
+		.opts = seg->opts,
 	};
-	c = tcp_conn_alloc(eng, &t);
+}
+
+bool tcp_listen_batch_has(const struct tcp_engine *eng,
+			  const struct tcp_tuple *t)
+{
+	uint16_t i;
+
+	for (i = 0; i < eng->nsyn; i++) {
+		const struct tcp_tuple *u = &eng->syn_batch[i].tuple;
+		if (u->rip == t->rip && u->rport == t->rport &&
+		    u->lport == t->lport && u->lip == t->lip)
+			return true;
+	}
+	return false;
+}
+
+/* A SYN_RECEIVED child for the SYN (RFC 9293 §3.10.7.2: "set RCV.NXT to
+ * SEG.SEQ+1, IRS is set to SEG.SEQ ... <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"). */
+static void syn_child(struct tcp_engine *eng, struct tcp_listener *l,
+		      const struct tcp_syn_req *r)
+{
+	struct tcp_seg syn = { .seq = r->irs, .wnd = r->wnd, .opts = r->opts };
+	struct tcp_conn *c = tcp_conn_alloc(eng, &r->tuple);
+
 	if (c == NULL)
 		return;                 /* counted conn_limit */
 	c->flags |= TF_PASSIVE;
 	c->listener = l;
 	TAILQ_INSERT_TAIL(&l->syn_q, c, lnode);
 	l->syn_count++;
-	tcp_conn_init_from_syn(eng, c, seg);
+	tcp_conn_init_from_syn(eng, c, &syn);
+	if (r->has_floor && seq_leq(c->iss, r->iss_floor + 65535))
+		tcp_conn_set_iss(c, r->iss_floor + 65536 + (c->iss & 0xffff));
 	tcp_set_state(eng, c, DPT_SYN_RECEIVED);
 	tcp_output_mark(eng, c);       /* SYN,ACK */
+}
+
+static void syn_answer(struct tcp_engine *eng, const struct tcp_syn_req *r)
+{
+	struct tcp_listener *l = r->l;
+
+	if (l->closed) {
+		/* Unlistened during the burst: as if its child were reset. */
+		l = tcp_listener_find(eng, r->tuple.lip, r->tuple.lport);
+		if (l == NULL) {
+			eng->stats.rx_no_conn++;
+			tcp_send_rst_tuple(eng, &r->tuple, 0, r->irs + 1,
+					   TH_RST | TH_ACK);
+			return;
+		}
+	}
+	if (l->accept_count >= l->backlog) {
+		/* Dropped, not refused: the client retries (as Linux). */
+		eng->stats.listen_overflow++;
+		return;
+	}
+	if (tcp_cookie_wanted(eng, l)) {
+		tcp_cookie_send(eng, l, r);
+		return;
+	}
+	if (l->syn_count >= eng->cfg.syn_backlog) {
+		eng->stats.listen_overflow++;
+		return;
+	}
+	syn_child(eng, l, r);
+}
+
+/* Answers the burst's SYNs, oldest first; their SYN-ACKs leave with the
+ * rest of the batch's output. */
+void tcp_listen_flush(struct tcp_engine *eng)
+{
+	uint16_t i, n = eng->nsyn;
+
+	eng->nsyn = 0;
+	for (i = 0; i < n; i++)
+		syn_answer(eng, &eng->syn_batch[i]);
 }
 
 /* Hands every queued connection to the application, oldest first. */
@@ -188,6 +271,7 @@ int dpt_unlisten(struct tcp_engine *eng, uint32_t ip, uint16_t port)
 	reset_children(eng, l);
 	rte_hash_del_key(eng->listeners, &l->key);
 	eng->nlisteners--;
+	l->closed = true;
 	/* May be called from this listener's own ACCEPTED callback, inside
 	 * tcp_listen_deliver(): free it when the batch ends. */
 	l->accepting = false;

@@ -1,19 +1,28 @@
 /* tcp_output.c — what to send: SYN/SYN-ACK, data within the peer's window
  * and cwnd, FIN after the data, pure ACKs (at most one per connection per
- * batch), RSTs, retransmission on timeout (RFC 6298) and zero-window
- * probes. Builds IPv4+TCP packets and batches them for the dataplane. */
+ * batch, sent when the batch ends — the only exception being the
+ * duplicate ACK owed at once to each out-of-order segment, RFC 5681 §4.2),
+ * RSTs, retransmission on timeout (RFC 6298) and zero-window probes.
+ * Builds IPv4+TCP packets and hands a batch's packets to the transmit
+ * function in one call at its end (earlier only past TCP_TXQ_MAX). */
 #include <errno.h>
 #include <string.h>
 
 #include "tcp_internal.h"
 
+/* The batch's output list is FIFO: connections send in the order they
+ * became ready (a burst of SYNs is answered in arrival order). */
 void tcp_output_mark(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	if (c->flags & (TF_IN_OUTQ | TF_DEAD))
 		return;
 	c->flags |= TF_IN_OUTQ;
-	c->out_next = eng->outq;
-	eng->outq = c;
+	c->out_next = NULL;
+	if (eng->outq == NULL)
+		eng->outq = c;
+	else
+		eng->outq_tail->out_next = c;
+	eng->outq_tail = c;
 }
 
 void tcp_output_flush(struct tcp_engine *eng)
@@ -316,6 +325,15 @@ void tcp_send_ack(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_output_mark(eng, c);
 }
 
+void tcp_send_rst_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
+			uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	struct seg_spec s = { .seq = seq, .ack = ack, .flags = flags };
+
+	if (emit(eng, t, &s) == 0)
+		eng->stats.tx_rst++;
+}
+
 /* RFC 9293 §3.10.7.1: the reply to a segment that has no connection. */
 void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg)
 {
@@ -323,20 +341,40 @@ void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg)
 		.lip = seg->ip->dst_addr, .rip = seg->ip->src_addr,
 		.lport = seg->th->dst_port, .rport = seg->th->src_port,
 	};
-	struct seg_spec s = { 0 };
 
 	if (seg->flags & TH_RST)
 		return;
-	if (seg->flags & TH_ACK) {
-		s.seq = seg->ack;
-		s.flags = TH_RST;
-	} else {
-		s.ack = seg->seq + seg->len + !!(seg->flags & TH_SYN) +
-			!!(seg->flags & TH_FIN);
-		s.flags = TH_RST | TH_ACK;
-	}
-	if (emit(eng, &t, &s) == 0)
-		eng->stats.tx_rst++;
+	if (seg->flags & TH_ACK)
+		tcp_send_rst_tuple(eng, &t, seg->ack, 0, TH_RST);
+	else
+		tcp_send_rst_tuple(eng, &t, 0, seg->seq + seg->len +
+				   !!(seg->flags & TH_SYN) +
+				   !!(seg->flags & TH_FIN), TH_RST | TH_ACK);
+}
+
+/* A pure ACK with no TCB behind it (a TIME_WAIT record). */
+void tcp_send_ack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
+			uint32_t seq, uint32_t ack, uint32_t wnd)
+{
+	struct seg_spec s = {
+		.seq = seq, .ack = ack, .flags = TH_ACK,
+		.wnd = (uint16_t)RTE_MIN(wnd, TCP_MAX_WIN),
+	};
+
+	emit(eng, t, &s);
+}
+
+/* A SYN-ACK with no TCB behind it (a SYN cookie), with our SYN options.
+ * RFC 7323 §2.2: the window of a SYN is never scaled. */
+void tcp_send_synack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
+			   uint32_t iss, uint32_t ack, uint32_t wnd)
+{
+	struct seg_spec s = {
+		.seq = iss, .ack = ack, .flags = TH_SYN | TH_ACK,
+		.wnd = (uint16_t)RTE_MIN(wnd, TCP_MAX_WIN), .syn_opts = true,
+	};
+
+	emit(eng, t, &s);
 }
 
 /* Abort: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), with the ACK as Linux.

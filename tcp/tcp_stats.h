@@ -40,10 +40,14 @@
 	X(conn_opened_passive)/* accepted connections */                       \
 	X(conn_closed)        /* connections that reached CLOSED */            \
 	X(conn_reset)         /* connections ended by a RST */                 \
-	X(listen_overflow)    /* SYN refused: SYN queue full */                \
+	X(listen_overflow)    /* drop: SYN, SYN/accept queue full, no cookie */\
+	X(syncookies_sent)    /* SYN answered with a SYN cookie, no state */   \
+	X(syncookies_ok)      /* ACK carried a valid cookie */                 \
+	X(syncookies_failed)  /* ACK to a listener sending cookies: invalid */ \
 	X(accept_overflow)    /* handshake refused: accept queue full */       \
 	X(conn_limit)         /* refused: max_conns reached */                 \
 	X(tw_expired)         /* TIME_WAIT ended after 2*MSL */                \
+	X(tw_overflow)        /* closed without TIME_WAIT: max_time_wait */    \
 	X(state_changes)      /* tcp_set_state() calls */
 
 struct tcp_stats {

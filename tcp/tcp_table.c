@@ -1,5 +1,13 @@
 /* tcp_table.c — the per-engine connection table: rte_hash keyed by the
- * 4-tuple, looked up in bulk for a whole burst. */
+ * 4-tuple, looked up in bulk for a whole burst. An entry is a connection
+ * or a compact TIME_WAIT record (tagged pointer, see tcp_internal.h).
+ *
+ * One table for both, rather than a second TIME_WAIT table looked up for
+ * the misses of the first: every segment still costs one bulk lookup, and
+ * the segments that miss — SYNs of new connections, the bulk of a SYN
+ * flood — need no second probe. The price is a bigger table (max_conns +
+ * max_time_wait entries), which costs memory but not lookups: a cuckoo
+ * lookup reads two buckets whatever the table's size. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -11,11 +19,15 @@
 int tcp_table_create(struct tcp_engine *eng, unsigned int id, int socket)
 {
 	char cname[RTE_HASH_NAMESIZE], lname[RTE_HASH_NAMESIZE];
+	uint64_t entries = (uint64_t)eng->cfg.max_conns +
+			   eng->cfg.max_time_wait;
 	struct rte_hash_parameters hp = {
-		.entries = eng->cfg.max_conns < 8 ? 8 : eng->cfg.max_conns,
+		.entries = (uint32_t)RTE_MIN(RTE_MAX(entries, 8u), 1u << 30),
 		.key_len = sizeof(struct tcp_tuple),
 		.hash_func = rte_hash_crc,
 		.socket_id = socket,
+		/* Never refuse a key while the bounds allow it. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 
 	snprintf(cname, sizeof(cname), "dpt_ct_%u", id);
@@ -27,6 +39,7 @@ int tcp_table_create(struct tcp_engine *eng, unsigned int id, int socket)
 	hp.name = lname;
 	hp.entries = 1024;
 	hp.key_len = sizeof(struct tcp_listen_key);
+	hp.extra_flag = 0;
 	eng->listeners = rte_hash_create(&hp);
 	if (eng->listeners == NULL) {
 		rte_hash_free(eng->conns);
@@ -42,8 +55,8 @@ void tcp_table_free(struct tcp_engine *eng)
 	rte_hash_free(eng->listeners);
 }
 
-struct tcp_conn *tcp_table_lookup(struct tcp_engine *eng,
-				  const struct tcp_tuple *t)
+/* The tuple's entry (a connection or a tagged TIME_WAIT record), or NULL. */
+void *tcp_table_lookup(struct tcp_engine *eng, const struct tcp_tuple *t)
 {
 	void *data;
 
@@ -52,19 +65,24 @@ struct tcp_conn *tcp_table_lookup(struct tcp_engine *eng,
 	return data;
 }
 
-int tcp_table_add(struct tcp_engine *eng, struct tcp_conn *c)
+/* Adds the tuple, or replaces its entry (a connection entering TIME_WAIT). */
+int tcp_table_set(struct tcp_engine *eng, const struct tcp_tuple *t,
+		  void *ent)
 {
-	return rte_hash_add_key_data(eng->conns, &c->tuple, c);
+	int rc = rte_hash_add_key_data(eng->conns, t, ent);
+
+	return rc < 0 ? rc : 0;
 }
 
-void tcp_table_del(struct tcp_engine *eng, struct tcp_conn *c)
+void tcp_table_del(struct tcp_engine *eng, const struct tcp_tuple *t)
 {
-	rte_hash_del_key(eng->conns, &c->tuple);
+	if (rte_hash_del_key(eng->conns, t) >= 0)
+		eng->tuples_freed++;
 }
 
 void tcp_table_lookup_bulk(struct tcp_engine *eng,
 			   const struct tcp_tuple *keys, uint32_t n,
-			   struct tcp_conn **out)
+			   void **out)
 {
 	const void *kp[TCP_BURST_MAX];
 	void *data[TCP_BURST_MAX];

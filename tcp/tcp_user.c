@@ -16,23 +16,44 @@ static void kick(struct tcp_engine *eng)
 	}
 }
 
+static bool port_owned(struct tcp_engine *eng, const struct tcp_tuple *t,
+		       uint16_t lport)
+{
+	return eng->owned == NULL ||
+	       eng->owned(eng->owned_ctx, rte_be_to_cpu_32(t->lip), lport,
+			  rte_be_to_cpu_32(t->rip), rte_be_to_cpu_16(t->rport));
+}
+
+/* The per-engine ephemeral port pool: a cursor walks the range, so
+ * consecutive connects take consecutive ports this engine owns (with N
+ * engines about every N-th), and a port is free when its 4-tuple has no
+ * entry in the table — which holds connections and TIME_WAIT records
+ * alike. Amortised O(N) per connect while the range has room; a
+ * destination found full is remembered until some tuple is freed, so a
+ * connect storm against it fails in O(1) instead of rescanning. */
 static int pick_port(struct tcp_engine *eng, struct tcp_tuple *t)
 {
-	uint32_t range = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1, i;
+	uint16_t lo = (uint16_t)eng->cfg.ephemeral_port_lo;
+	uint16_t hi = (uint16_t)eng->cfg.ephemeral_port_hi;
+	uint32_t range = (uint32_t)(hi - lo) + 1, i;
 
+	if (eng->eph_full.valid && eng->eph_full.rip == t->rip &&
+	    eng->eph_full.rport == t->rport &&
+	    eng->eph_full.tuples_freed == eng->tuples_freed)
+		return -EADDRNOTAVAIL;
 	for (i = 0; i < range; i++) {
-		uint16_t p = eng->next_ephemeral++;
-		if (eng->next_ephemeral > TCP_EPHEMERAL_HI)
-			eng->next_ephemeral = TCP_EPHEMERAL_LO;
+		uint16_t p = eng->next_ephemeral;
+		eng->next_ephemeral = p >= hi ? lo : (uint16_t)(p + 1);
 		t->lport = rte_cpu_to_be_16(p);
-		if (eng->owned != NULL &&
-		    !eng->owned(eng->owned_ctx, rte_be_to_cpu_32(t->lip), p,
-				rte_be_to_cpu_32(t->rip),
-				rte_be_to_cpu_16(t->rport)))
+		if (!port_owned(eng, t, p))
 			continue;        /* replies would reach another core */
 		if (tcp_table_lookup(eng, t) == NULL)
-			return 0;        /* also skips tuples in TIME_WAIT */
+			return 0;
 	}
+	eng->eph_full.valid = true;
+	eng->eph_full.rip = t->rip;
+	eng->eph_full.rport = t->rport;
+	eng->eph_full.tuples_freed = eng->tuples_freed;
 	return -EADDRNOTAVAIL;
 }
 
@@ -51,12 +72,10 @@ int dpt_connect(struct tcp_engine *eng, uint32_t ip, uint16_t port,
 		return -EINVAL;
 	if (lport != 0) {
 		t.lport = rte_cpu_to_be_16(lport);
-		if (eng->owned != NULL &&
-		    !eng->owned(eng->owned_ctx, rte_be_to_cpu_32(t.lip), lport,
-				ip, port))
+		if (!port_owned(eng, &t, lport))
 			return -EADDRNOTAVAIL;   /* replies go to another core */
 		if (tcp_table_lookup(eng, &t) != NULL)
-			return -EADDRINUSE;
+			return -EADDRINUSE;      /* TIME_WAIT included */
 	} else if ((rc = pick_port(eng, &t)) < 0) {
 		return rc;
 	}
@@ -229,6 +248,7 @@ int dpt_close(struct tcp_engine *eng, struct tcp_conn *c)
 		tcp_mq_free(&c->rcvq);
 		c->flags &= ~TF_CLOSE_PENDING;
 		tcp_event(eng, c, DPT_EV_CLOSED, 0);
+		tcp_tw_from_conn(eng, c);
 	} else if (c->state == DPT_SYN_SENT) {
 		tcp_conn_finish(eng, c, DPT_EV_CLOSED, 0);
 	} else if (c->rcvq.bytes > 0) {

@@ -373,6 +373,7 @@ static uint16_t sim_tx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct sim_txctx *tc = ctx;
 	struct sim *s = tc->s;
+	s->tx_calls[tc->node]++;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -1117,6 +1118,7 @@ void sim_opts_default(struct sim_opts *o)
 		c->delack_ms = 0;
 		c->tick_us = 1000;
 		c->max_conns = 1024;
+		c->max_time_wait = 4096;
 		c->rcv_buf_bytes = 65535;
 		c->snd_buf_bytes = 262144;
 		c->rto_min_ms = 200;
@@ -1173,6 +1175,8 @@ struct sim *sim_new(const struct sim_opts *o)
 		p.tx_cksum_offload = false;
 		p.isn_secret[0] = o->isn_secret[i][0];
 		p.isn_secret[1] = o->isn_secret[i][1];
+		p.owned = o->owned[i];
+		p.owned_ctx = o->owned_ctx[i];
 		s->eng[i] = tcp_engine_create(&p);
 		CHECK_MSG(s->eng[i] != NULL, "tcp_engine_create(%s) failed", node_name(i));
 	}

@@ -117,10 +117,12 @@ struct sim_opts {
 	bool with_b;                 /* false: B's address is the raw peer */
 	uint64_t isn_secret[2][2];
 	uint32_t latency_us;         /* one-way wire delay */
+	tcp_flow_owned_fn owned[2];  /* flow ownership callbacks (NULL: own all) */
+	void *owned_ctx[2];
 };
 
 /* Defaults used by every test: msl 100 ms, delack 0, tick 1 ms, 1500 MTU,
- * small max_conns, rcv_buf 65535, snd_buf 262144, rto_min 200, rto_init
+ * small max_conns and max_time_wait (1024, 4096), rcv_buf 65535, snd_buf 262144, rto_min 200, rto_init
  * 1000, rto_max 60000. */
 void sim_opts_default(struct sim_opts *o);
 
@@ -157,6 +159,7 @@ struct sim {
 		int node;
 	} txctx[2];
 	uint16_t ip_id;
+	unsigned int tx_calls[2];    /* calls of each engine's transmit function */
 	bool in_loop;
 	uint64_t stray_events;       /* events whose user pointer made no sense */
 	uint64_t app_errors;         /* dpt_send/dpt_recv errors other than -EAGAIN */

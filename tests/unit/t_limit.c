@@ -5,15 +5,16 @@
 #include "t_common.h"
 #include "tests.h"
 
-/* SYN queue bounded by syn_backlog: SYNs beyond it get no SYN-ACK and are
- * counted listen_overflow (no cookies yet); completing one handshake frees
- * a slot. */
+/* SYN queue bounded by syn_backlog: with syncookies = 0, SYNs beyond it
+ * get no SYN-ACK and are counted listen_overflow; completing one handshake
+ * frees a slot. (With cookies: test_syn_cookies_when_syn_queue_full.) */
 void test_syn_backlog_limit(void)
 {
 	struct sim_opts o;
 	sim_opts_default(&o);
 	o.with_b = false;
 	o.cfg[SIM_A].syn_backlog = 4;
+	o.cfg[SIM_A].syncookies = 0;
 	struct sim *s = mk_sim_opts(&o);
 	struct sim_pkt p;
 	int r;

@@ -86,7 +86,17 @@
 	X(test_bad_checksum_dropped)                    \
 	X(test_api_errors)                              \
 	X(test_fuzz_listener)                           \
-	X(test_fuzz_established)
+	X(test_fuzz_established)                        \
+	/* a busy server and client (issue 4): t_scale.c */ \
+	X(test_syn_burst_answered_in_one_batch) \
+	X(test_syn_cookies_when_syn_queue_full) \
+	X(test_syn_cookies_always_and_expiry) \
+	X(test_syn_cookie_accept_queue_full_dropped) \
+	X(test_time_wait_100k_compact_records) \
+	X(test_time_wait_overflow_closes_without_time_wait) \
+	X(test_ephemeral_ports_owned_and_amortised) \
+	X(test_ephemeral_ports_exhausted_by_time_wait) \
+	X(test_one_ack_per_connection_per_burst)
 
 #define UNIT_TEST_DECL(n) void n(void);
 UNIT_TESTS(UNIT_TEST_DECL)
