@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 # What each package is for: README.md, "Dependencies".
 PKGS=(gcc g++ libdpdk-dev dpdk-dev meson ninja-build pkg-config
 	libbenchmark-dev python3 python3-scapy iperf3 tcpdump tshark
-	iproute2 iputils-ping ethtool iptables curl)
+	iproute2 iputils-ping ethtool iptables curl gnuplot-nox)
 
 say() { printf '==> %s\n' "$*"; }
 
