@@ -208,10 +208,14 @@ struct rte_mbuf *seg_mbuf(struct rte_mempool *pool, const SegTemplate &t,
 	return m;
 }
 
+unsigned int g_failures;
+
 bool expect(benchmark::State &st, bool cond, const char *what)
 {
-	if (!cond)
+	if (!cond) {
+		g_failures++;
 		st.SkipWithError(what);
+	}
 	return cond;
 }
 

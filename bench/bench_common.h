@@ -90,8 +90,10 @@ struct rte_mbuf *seg_mbuf(struct rte_mempool *pool, const SegTemplate &t,
 // Timer wheel vs rte_timer with n timers (bm_timer.cc).
 void register_timer_benchmarks(uint32_t n);
 
-// Aborts the benchmark run (SkipWithError) and returns false when cond is false.
+// Aborts the benchmark run (SkipWithError), counts it in g_failures (main
+// then exits 1) and returns false when cond is false.
 bool expect(benchmark::State &st, bool cond, const char *what);
+extern unsigned int g_failures;
 
 } // namespace bench
 

@@ -44,5 +44,10 @@ int main(int argc, char **argv)
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();
 	bench::eal_cleanup();
+	if (bench::g_failures > 0) {
+		fprintf(stderr, "dptcp-bench: %u benchmark run(s) failed their checks\n",
+			bench::g_failures);
+		return 1;
+	}
 	return 0;
 }
