@@ -169,6 +169,23 @@ void client_free_unused(LifecycleBench *b, size_t from)
 				rte_pktmbuf_free(b->conns[i].m[p]);
 }
 
+// One wave: the five phases of `wave` pre-built connections from
+// conns[first], one input burst and one poll per phase.
+void server_wave(LifecycleBench *b, unsigned int wave, size_t first)
+{
+	struct rte_mbuf *burst[kBurst];
+
+	for (unsigned int p = 0; p < kPhases; p++) {
+		for (unsigned int i = 0; i < wave; i++) {
+			burst[i] = b->conns[first + i].m[p];
+			b->conns[first + i].m[p] = nullptr;
+		}
+		b->now_us++;
+		tcp_input_burst(b->eng, burst, (uint16_t)wave, b->now_us);
+		tcp_engine_poll(b->eng, b->now_us);
+	}
+}
+
 void BM_ServerLifecycle(benchmark::State &st)
 {
 	const unsigned int wave = (unsigned int)st.range(0);
@@ -212,11 +229,26 @@ void BM_ServerLifecycle(benchmark::State &st)
 		return;
 	}
 
+	// Warm-up, untimed: as many lifecycles as the engine has connection
+	// objects, so that the timed part sees the steady state (the
+	// connection pool hands objects out in FIFO order: each has been used
+	// before, none is being touched for the first time).
 	size_t next = kConnsPerBuild;
-	uint64_t done = 0;
+	uint64_t warm = 0;
 	bool ok = true;
-	struct rte_mbuf *burst[kBurst];
+	while (ok && warm < cfg.max_conns) {
+		if (next + wave > kConnsPerBuild) {
+			ok = client_build(b);
+			next = 0;
+		}
+		if (ok) {
+			server_wave(b, wave, next);
+			next += wave;
+			warm += wave;
+		}
+	}
 
+	uint64_t done = 0;
 	for (auto _ : st) {
 		if (next + wave > kConnsPerBuild) {
 			st.PauseTiming();
@@ -226,15 +258,7 @@ void BM_ServerLifecycle(benchmark::State &st)
 			if (!ok)
 				break;
 		}
-		for (unsigned int p = 0; p < kPhases; p++) {
-			for (unsigned int i = 0; i < wave; i++) {
-				burst[i] = b->conns[next + i].m[p];
-				b->conns[next + i].m[p] = nullptr;
-			}
-			b->now_us++;
-			tcp_input_burst(b->eng, burst, (uint16_t)wave, b->now_us);
-			tcp_engine_poll(b->eng, b->now_us);
-		}
+		server_wave(b, wave, next);
 		next += wave;
 		done += wave;
 	}
@@ -243,21 +267,22 @@ void BM_ServerLifecycle(benchmark::State &st)
 	const struct tcp_stats *ts = tcp_engine_stats(b->eng);
 	uint32_t counts[DPT_STATE_COUNT];
 	tcp_engine_state_counts(b->eng, counts);
+	const uint64_t all = warm + done;
 	if (expect(st, ok, "RX pool exhausted") &&
-	    expect(st, b->app.accepted == done && b->app.closed == done &&
-			   b->app.requests == done && b->app.failed == 0,
+	    expect(st, b->app.accepted == all && b->app.closed == all &&
+			   b->app.requests == all && b->app.failed == 0,
 		   "a connection did not complete its lifecycle") &&
-	    expect(st, b->synacks == done && b->data_segs == done &&
-			   b->fins == done && b->other == 0,
+	    expect(st, b->synacks == all && b->data_segs == all &&
+			   b->fins == all && b->other == 0,
 		   "server sent other than SYN-ACK, response, FIN") &&
-	    expect(st, ts->conn_closed == done && ts->tx_rst == 0 &&
+	    expect(st, ts->conn_closed == all && ts->tx_rst == 0 &&
 			   counts[DPT_TIME_WAIT] == 0,
 		   "connections left over")) {
 		st.SetItemsProcessed((int64_t)done);
 		st.counters["lifecycles/s"] = benchmark::Counter(
 			(double)done, benchmark::Counter::kIsRate);
-		st.counters["segs/lifecycle"] = done ?
-			(double)(ts->rx_segs + ts->tx_segs) / (double)done : 0;
+		st.counters["segs/lifecycle"] =
+			(double)(ts->rx_segs + ts->tx_segs) / (double)all;
 	}
 	tcp_engine_destroy(b->eng);
 	rte_mempool_free(b->rx_pool);
@@ -332,6 +357,53 @@ void client_cb(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 
 enum { NODE_CLIENT = 0, NODE_SERVER = 1 };
 
+struct TwoEngines {
+	struct tcp_engine **eng;
+	Wire *w;
+	ClientApp *capp;
+	uint64_t now_us;
+	uint64_t started;
+	std::vector<struct rte_mbuf *> batch;
+};
+
+// One wave: W dpt_connect()s, then deliver until the wire is quiet (32
+// segments per burst, a poll after each engine's turn), then one tick of
+// virtual time so that the client's TIME_WAITs of earlier waves expire.
+bool two_engine_wave(TwoEngines *te, unsigned int wave)
+{
+	for (unsigned int i = 0; i < wave; i++) {
+		struct tcp_conn *c;
+		if (dpt_connect(te->eng[NODE_CLIENT], kServerIp, kServerPort, 0,
+				client_cb, te->capp, &c) < 0)
+			return false;
+		te->started++;
+	}
+	for (;;) {
+		bool moved = false;
+		for (int node = 0; node < 2; node++) {
+			if (te->w->q[node].empty())
+				continue;
+			moved = true;
+			te->batch.swap(te->w->q[node]);
+			for (size_t i = 0; i < te->batch.size(); i += kBurst) {
+				uint16_t n = (uint16_t)RTE_MIN((size_t)kBurst,
+							       te->batch.size() - i);
+				te->now_us++;
+				tcp_input_burst(te->eng[node], &te->batch[i], n,
+						te->now_us);
+			}
+			te->batch.clear();
+			tcp_engine_poll(te->eng[node], te->now_us);
+		}
+		if (!moved)
+			break;
+	}
+	te->now_us += 1000;
+	tcp_engine_poll(te->eng[NODE_CLIENT], te->now_us);
+	tcp_engine_poll(te->eng[NODE_SERVER], te->now_us);
+	return true;
+}
+
 void BM_TwoEngineLifecycle(benchmark::State &st)
 {
 	const unsigned int wave = (unsigned int)st.range(0);
@@ -340,7 +412,6 @@ void BM_TwoEngineLifecycle(benchmark::State &st)
 	ServerApp sapp;
 	ClientApp capp;
 	struct tcp_engine *eng[2];
-	uint64_t now_us = 1;
 
 	tcp_config_defaults(&scfg);
 	tcp_config_defaults(&ccfg);
@@ -366,56 +437,31 @@ void BM_TwoEngineLifecycle(benchmark::State &st)
 		return;
 	}
 
-	uint64_t started = 0;
+	// Warm-up, untimed: cycle both engines' connection pools once (see
+	// BM_ServerLifecycle).
+	TwoEngines te{ eng, &w, &capp, 1, 0, {} };
+	te.batch.reserve(4096);
 	bool ok = true;
-	std::vector<struct rte_mbuf *> batch;
-	batch.reserve(4096);
+	while (ok && te.started < scfg.max_conns)
+		ok = two_engine_wave(&te, wave);
+	const uint64_t started0 = te.started;
 
 	for (auto _ : st) {
-		for (unsigned int i = 0; i < wave; i++) {
-			struct tcp_conn *c;
-			if (dpt_connect(eng[NODE_CLIENT], kServerIp, kServerPort,
-					0, client_cb, &capp, &c) < 0) {
-				ok = false;
-				break;
-			}
-			started++;
-		}
-		// Deliver until the wire is quiet, 32 segments per burst.
-		for (;;) {
-			bool moved = false;
-			for (int node = 0; node < 2; node++) {
-				if (w.q[node].empty())
-					continue;
-				moved = true;
-				batch.swap(w.q[node]);
-				for (size_t i = 0; i < batch.size(); i += kBurst) {
-					uint16_t n = (uint16_t)RTE_MIN(
-						(size_t)kBurst, batch.size() - i);
-					now_us++;
-					tcp_input_burst(eng[node], &batch[i], n,
-							now_us);
-				}
-				batch.clear();
-				tcp_engine_poll(eng[node], now_us);
-			}
-			if (!moved)
-				break;
-		}
-		// One tick per wave lets the client's TIME_WAITs expire.
-		now_us += 1000;
-		tcp_engine_poll(eng[NODE_CLIENT], now_us);
-		tcp_engine_poll(eng[NODE_SERVER], now_us);
-		if (!ok)
+		if (!two_engine_wave(&te, wave)) {
+			ok = false;
 			break;
+		}
 	}
+	const uint64_t started = te.started - started0;
 	// Let the remaining TIME_WAITs end, outside the figure.
-	now_us += 10000;
-	tcp_engine_poll(eng[NODE_CLIENT], now_us);
+	te.now_us += 10000;
+	tcp_engine_poll(eng[NODE_CLIENT], te.now_us);
 
 	if (expect(st, ok, "dpt_connect failed") &&
-	    expect(st, capp.connected == started && capp.closed == started &&
-			   sapp.closed == started && sapp.requests == started &&
+	    expect(st, capp.connected == te.started &&
+			   capp.closed == te.started &&
+			   sapp.closed == te.started &&
+			   sapp.requests == te.started &&
 			   capp.failed == 0 && sapp.failed == 0,
 		   "a connection did not complete its lifecycle")) {
 		st.SetItemsProcessed((int64_t)started);
