@@ -11,7 +11,8 @@
 #   bench/run_micro.sh build -- --benchmark_filter=Lifecycle
 #   bench/run_micro.sh build -- --benchmark_repetitions=5   # medians
 # ns/op and ops/s are from CPU time (the process's own, so other load on a
-# shared machine inflates them less than wall time would). The JSON of the
+# shared machine inflates them less than wall time would). With
+# --benchmark_repetitions=N the table shows the median and the best run. The JSON of the
 # run is kept in $BUILD_DIR/bench-micro.json.
 set -euo pipefail
 
@@ -41,34 +42,32 @@ import json, re, sys
 with open(sys.argv[1]) as f:
     doc = json.load(f)
 
-rows = {}
+rows = {}      # name -> items/s: the median with repetitions, else the run
+best = {}      # name -> the highest items/s of the repetitions
 order = []
+reps = any(b.get("run_type") == "aggregate" for b in doc["benchmarks"])
 for b in doc["benchmarks"]:
-    # With repetitions, keep the medians; otherwise the single runs.
-    if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-        continue
     name = b.get("run_name", b["name"])
-    if b.get("run_type") == "iteration" and any(
-            x.get("run_type") == "aggregate" for x in doc["benchmarks"]):
-        continue
+    if name not in order:
+        order.append(name)
     if b.get("error_occurred"):
         rows[name] = None
-        order.append(name)
         continue
     ips = b.get("items_per_second")
-    if not ips:
+    if not ips or rows.get(name, 0) is None:
         continue
-    if name not in rows:
-        order.append(name)
-    rows[name] = ips
+    if b.get("run_type") == "aggregate":
+        if b.get("aggregate_name") == "median":
+            rows[name] = ips
+        continue
+    best[name] = max(best.get(name, 0), ips)
+    if not reps:
+        rows[name] = ips
+order = [n for n in order if n in rows]
 
-def ns(name):
-    v = rows.get(name)
-    return 1e9 / v if v else None
-
-def goal(name):
+def goal(name, table):
     """(goal text, met) or None for figures reported without a goal."""
-    ips = rows.get(name)
+    ips = table.get(name)
     if ips is None:
         return None
     if name.startswith("BM_DataSegmentsInOrder/"):
@@ -78,14 +77,14 @@ def goal(name):
     m = re.match(r"BM_TimerWheel/(\w+)/(timers:\d+)", name)
     if m:
         other = "BM_RteTimer/%s/%s" % (m.group(1), m.group(2))
-        if rows.get(other):
-            ratio = ips / rows[other]
+        if table.get(other):
+            ratio = ips / table[other]
             return (">= 5x rte_timer (%.1fx)" % ratio, ratio >= 5)
     m = re.match(r"BM_TableLookup/BULK(_WITH_HASH)?/(miss_pct:\d+)", name)
     if m:
         other = "BM_TableLookup/ONE_BY_ONE/%s" % m.group(2)
-        if rows.get(other):
-            return ("(info: %.2fx one-by-one)" % (ips / rows[other]), None)
+        if table.get(other):
+            return ("(info: %.2fx one-by-one)" % (ips / table[other]), None)
     return None
 
 def si(v):
@@ -94,20 +93,36 @@ def si(v):
             return "%.2f%s" % (v / div, unit)
     return "%.0f" % v
 
+def met(g):
+    return "" if g is None or g[1] is None else ("yes" if g[1] else "NO")
+
 w = max([len(n) for n in order] + [9])
-print("%-*s %10s %10s  %-28s %s" % (w, "benchmark", "ns/op", "ops/s", "goal", "met?"))
-print("-" * (w + 58))
+if reps:
+    print("%-*s %9s %9s %9s  %-28s %s" % (w, "benchmark", "ns/op", "best", "ops/s",
+                                          "goal", "met? (median/best)"))
+else:
+    print("%-*s %9s %9s  %-28s %s" % (w, "benchmark", "ns/op", "ops/s", "goal", "met?"))
+print("-" * (w + 70))
 for n in order:
     ips = rows[n]
     if ips is None:
-        print("%-*s %10s %10s  %-28s %s" % (w, n, "-", "-", "", "FAILED (see log)"))
+        print("%-*s %9s  FAILED (see the log above)" % (w, n, "-"))
         continue
-    g = goal(n)
-    gtext, met = (g if g else ("", None))
-    mtext = "" if met is None else ("yes" if met else "NO")
-    print("%-*s %10.1f %10s  %-28s %s" % (w, n, 1e9 / ips, si(ips), gtext, mtext))
+    g = goal(n, rows)
+    gtext = g[0] if g else ""
+    if reps:
+        gb = goal(n, best)
+        m = "%s/%s" % (met(g), met(gb)) if g and g[1] is not None else ""
+        if gb and g and gb[0] != g[0]:
+            gtext += " best %s" % re.sub(r".*\((.*)\).*", r"\1", gb[0])
+        print("%-*s %9.1f %9.1f %9s  %-28s %s" % (w, n, 1e9 / ips, 1e9 / best[n],
+                                                  si(ips), gtext, m))
+    else:
+        print("%-*s %9.1f %9s  %-28s %s" % (w, n, 1e9 / ips, si(ips), gtext, met(g)))
 print()
 print("ns/op = CPU ns per item: a segment, a lifecycle, a timer operation, a key.")
+if reps:
+    print("ns/op and ops/s: median of the repetitions; best: the fastest repetition.")
 ctx = doc.get("context", {})
 print("host: %s CPUs @ %s MHz, %s" % (ctx.get("num_cpus"), ctx.get("mhz_per_cpu"),
                                       ctx.get("date")))
