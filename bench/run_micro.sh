@@ -114,7 +114,8 @@ for n in order:
         gb = goal(n, best)
         m = "%s/%s" % (met(g), met(gb)) if g and g[1] is not None else ""
         if gb and g and gb[0] != g[0]:
-            gtext += " best %s" % re.sub(r".*\((.*)\).*", r"\1", gb[0])
+            x = re.search(r"(\d+\.\d+x)", gb[0])
+            gtext += " best %s" % (x.group(1) if x else gb[0])
         print("%-*s %9.1f %9.1f %9s  %-28s %s" % (w, n, 1e9 / ips, 1e9 / best[n],
                                                   si(ips), gtext, m))
     else:
