@@ -96,7 +96,7 @@ void BM_TableLookup(benchmark::State &st, Mode mode)
 {
 	const int miss_pct = (int)st.range(0);
 	TableFix *f = table_setup(st, miss_pct);
-	struct tcp_conn *out[kBurst];
+	void *out[kBurst];     // the engine's entries (connection or TIME_WAIT record)
 	uint64_t lookups = 0, hits = 0, rounds = 0;
 	uint32_t b = 0;
 
@@ -123,9 +123,7 @@ void BM_TableLookup(benchmark::State &st, Mode mode)
 			rte_hash_lookup_with_hash_bulk_data(f->eng->conns, kp,
 				&f->sigs[b * kBurst], kBurst, &mask, data);
 			for (unsigned int i = 0; i < kBurst; i++)
-				out[i] = (mask >> i) & 1 ?
-					static_cast<struct tcp_conn *>(data[i]) :
-					nullptr;
+				out[i] = (mask >> i) & 1 ? data[i] : nullptr;
 			break;
 		}
 		}
