@@ -377,7 +377,10 @@ pe_scan(struct perf_engine *pe, uint64_t now)
 		if (pc->st == PC_IDLE) {
 			if (now >= pc->retry_at)
 				pc_open(pe, pc, now);
-		} else if (now - pc->t_progress > run.timeout_tsc) {
+		} else if (now > pc->t_progress &&
+			   now - pc->t_progress > run.timeout_tsc) {
+			/* t_progress may be newer than now: starved
+			 * connections are pumped after now was read. */
 			pc_fail(pe, pc, &pe->ctr.err_timeout, now);
 		}
 	}

@@ -283,7 +283,8 @@ kthread_main(void *arg)
 			if (kc->st == KC_IDLE) {
 				if (now >= kc->retry_at)
 					kc_open(kt, kc, now);
-			} else if (now - kc->t_progress > run.timeout_ns) {
+			} else if (now > kc->t_progress &&
+				   now - kc->t_progress > run.timeout_ns) {
 				kc_fail(kc, &kt->ctr.err_timeout, now);
 			}
 		}
