@@ -138,7 +138,10 @@ pc_open(struct perf_engine *pe, struct perf_conn *pc, uint64_t now)
 	rc = dpt_connect(pe->eng, run.o.server_ip, run.o.server_port, 0,
 			 perf_event, pc, &c);
 	if (rc < 0) {                          /* no local port, no memory */
-		pe->ctr.err_connect++;
+		if (rc == -EADDRNOTAVAIL)
+			pe->ctr.err_no_port++;
+		else
+			pe->ctr.err_connect++;
 		pc_idle(pe, pc, now + run.retry_tsc);
 		return;
 	}

@@ -279,6 +279,7 @@ perf_counters_merge(struct perf_counters *dst, const struct perf_counters *src)
 	dst->bytes_rx += src->bytes_rx;
 	dst->connects += src->connects;
 	dst->err_connect += src->err_connect;
+	dst->err_no_port += src->err_no_port;
 	dst->err_reset += src->err_reset;
 	dst->err_timeout += src->err_timeout;
 	dst->err_closed += src->err_closed;
@@ -289,7 +290,7 @@ perf_counters_merge(struct perf_counters *dst, const struct perf_counters *src)
 uint64_t
 perf_counters_errors(const struct perf_counters *c)
 {
-	return c->err_connect + c->err_reset + c->err_timeout +
+	return c->err_connect + c->err_no_port + c->err_reset + c->err_timeout +
 	       c->err_closed + c->err_other;
 }
 
@@ -367,11 +368,12 @@ perf_report_json(FILE *out, const struct perf_result *r,
 		"\"max\": %.3f, \"mean\": %.3f}, ",
 		h->total, f->p50, f->p90, f->p99, f->p999, f->max, f->mean);
 	fprintf(out, "\"errors\": %" PRIu64 ", \"error_detail\": {"
-		"\"connect\": %" PRIu64 ", \"reset\": %" PRIu64 ", "
+		"\"connect\": %" PRIu64 ", \"no_port\": %" PRIu64 ", "
+		"\"reset\": %" PRIu64 ", "
 		"\"timeout\": %" PRIu64 ", \"peer_closed\": %" PRIu64 ", "
 		"\"other\": %" PRIu64 "}, ",
-		f->errors, c->err_connect, c->err_reset, c->err_timeout,
-		c->err_closed, c->err_other);
+		f->errors, c->err_connect, c->err_no_port, c->err_reset,
+		c->err_timeout, c->err_closed, c->err_other);
 	/* Non-empty buckets only: [upper bound in ns (inclusive), count]. */
 	fputs("\"hist\": [", out);
 	for (i = 0; i < PERF_HIST_BUCKETS; i++) {
@@ -424,11 +426,13 @@ perf_report_table(FILE *out, const struct perf_result *r,
 		"sent", c->bytes_tx, f->gbit_tx, f->mb_tx);
 	fprintf(out, "  %-14s %14" PRIu64 " B %8.3f Gbit/s %10.2f MB/s\n",
 		"received", c->bytes_rx, f->gbit_rx, f->mb_rx);
-	fprintf(out, "  %-14s %14" PRIu64 "   (connect %" PRIu64 ", reset %"
-		PRIu64 ", timeout %" PRIu64 ", peer closed %" PRIu64
-		", other %" PRIu64 "); %" PRIu64 " connections established\n",
-		"errors", f->errors, c->err_connect, c->err_reset,
-		c->err_timeout, c->err_closed, c->err_other, c->connects);
+	fprintf(out, "  %-14s %14" PRIu64 "   (connect %" PRIu64 ", no local port %"
+		PRIu64 ", reset %" PRIu64 ", timeout %" PRIu64 ", peer closed %"
+		PRIu64 ", other %" PRIu64 "); %" PRIu64
+		" connections established\n",
+		"errors", f->errors, c->err_connect, c->err_no_port,
+		c->err_reset, c->err_timeout, c->err_closed, c->err_other,
+		c->connects);
 }
 
 void

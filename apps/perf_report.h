@@ -107,7 +107,8 @@ struct perf_counters {
 	uint64_t transactions;     /* rr/crr: round trips; bulk: --size writes */
 	uint64_t bytes_tx, bytes_rx;
 	uint64_t connects;         /* established, whole run */
-	uint64_t err_connect;      /* refused, no port, SYN timeout */
+	uint64_t err_connect;      /* refused, unreachable, SYN unanswered */
+	uint64_t err_no_port;      /* no free local port (TIME_WAIT) */
 	uint64_t err_reset;        /* RST from the peer */
 	uint64_t err_timeout;      /* no progress for --timeout */
 	uint64_t err_closed;       /* the peer closed in the middle */

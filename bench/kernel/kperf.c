@@ -116,10 +116,12 @@ kc_open(struct kthread *kt, struct kconn *kc, uint64_t now)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	kc->fd = fd;
 	kc->st = KC_CONNECTING;
-	if ((connect(fd, (struct sockaddr *)&run.sa, sizeof(run.sa)) < 0 &&
-	     errno != EINPROGRESS) ||
-	    epoll_ctl(kt->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		kc_fail(kc, &kt->ctr.err_connect, now);
+	if (connect(fd, (struct sockaddr *)&run.sa, sizeof(run.sa)) < 0 &&
+	    errno != EINPROGRESS)
+		kc_fail(kc, errno == EADDRNOTAVAIL ? &kt->ctr.err_no_port :
+			&kt->ctr.err_connect, now);
+	else if (epoll_ctl(kt->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		kc_fail(kc, &kt->ctr.err_other, now);
 }
 
 static uint64_t *
