@@ -13,7 +13,8 @@
 #             /dev/hugepages if needed) for the run, restores both after
 #
 # Modes: rr 1 and 16 connections, crr 4 connections closed by FIN and by
-# RST, bulk 1 connection. Root is needed for veth and memif. Everything it
+# RST, bulk 1 connection. The client runs on CPU 0, the server on CPU 1
+# (dptcp-perf busy-polls: a server sharing its CPU would be starved). Root is needed for veth and memif. Everything it
 # makes (namespaces, veth, hugepages, sockets, EAL files) is removed on exit.
 # Figures move from run to run on a shared 2-core machine: compare only
 # figures of one run.
@@ -120,12 +121,12 @@ wait_listen() {   # wait_listen NETNS-OR-EMPTY PORT
 
 setup_loopback() {
 	local port=$((20000 + $$ % 20000)) m
-	"$KECHO" --port "$port" --bind 127.0.0.1 2>/dev/null &
+	taskset -c 1 "$KECHO" --port "$port" --bind 127.0.0.1 2>/dev/null &
 	KECHO_PID=$!
 	wait_listen "" "$port"
 	for m in "${MODES[@]}"; do
 		mapfile -t a < <(mode_args "$m")
-		one loopback linux "$(mode_name "$m")" "$KPERF" \
+		one loopback linux "$(mode_name "$m")" taskset -c 0 "$KPERF" \
 			--server "127.0.0.1:$port" --duration "$DUR" --warmup 1 "${a[@]}"
 	done
 	kill -TERM "$KECHO_PID"; wait "$KECHO_PID" 2>/dev/null || true
@@ -148,7 +149,7 @@ setup_veth() {
 	ip -n "$NS_B" link set "$TAG-b" up
 	ip netns exec "$NS_B" ethtool -K "$TAG-b" tx off tso off gso off gro off >/dev/null
 	ip netns exec "$NS_A" ethtool -K "$TAG-a" tx off tso off gso off gro off >/dev/null
-	ip netns exec "$NS_B" "$KECHO" --port 7 2>/dev/null &
+	ip netns exec "$NS_B" taskset -c 1 "$KECHO" --port 7 2>/dev/null &
 	KECHO_PID=$!
 	wait_listen "$NS_B" 7
 	for m in "${MODES[@]}"; do
@@ -165,13 +166,15 @@ setup_veth() {
 	ip netns exec "$NS_B" ip neigh flush dev "$TAG-b"
 	for m in "${MODES[@]}"; do
 		mapfile -t a < <(mode_args "$m")
-		one veth linux "$(mode_name "$m")" ip netns exec "$NS_A" "$KPERF" \
+		one veth linux "$(mode_name "$m")" ip netns exec "$NS_A" \
+			taskset -c 0 "$KPERF" \
 			--server "$net.2:7" --duration "$DUR" --warmup 1 "${a[@]}"
 	done
 	kill -TERM "$KECHO_PID"; wait "$KECHO_PID" 2>/dev/null || true
 	KECHO_PID=
 	ip netns del "$NS_A"; ip netns del "$NS_B"
-	NS_A= NS_B=
+	NS_A=''
+	NS_B=''
 }
 
 setup_memif() {
