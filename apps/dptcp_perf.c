@@ -93,6 +93,15 @@ in_window(uint64_t t)
 	return t >= run.t_measure && t < run.t_end;
 }
 
+/* A transaction counts when it both began and ended inside the window:
+ * one that began in the warm-up (say, a first SYN lost while the link
+ * came up) must not land in the histogram. */
+static inline bool
+txn_in_window(uint64_t start, uint64_t end)
+{
+	return start >= run.t_measure && end < run.t_end;
+}
+
 static inline uint64_t
 tsc_to_ns(uint64_t d)
 {
@@ -264,7 +273,7 @@ pc_pump(struct perf_engine *pe, struct perf_conn *pc)
 		}
 		/* The response is complete. */
 		t = rte_rdtsc();
-		if (in_window(t)) {
+		if (txn_in_window(pc->t_start, t)) {
 			pe->ctr.transactions++;
 			perf_hist_record(&pe->ctr.hist, tsc_to_ns(t - pc->t_start));
 		}

@@ -100,9 +100,9 @@ uint64_t perf_hist_bucket_high(unsigned int i);
  * as its bucket's upper bound (never above the exact maximum). */
 uint64_t perf_hist_percentile(const struct perf_hist *h, unsigned int permille);
 
-/* One engine's or thread's counters; merged at the end. Bytes and
- * transactions count only inside the measured window; errors count over
- * the whole run. */
+/* One engine's or thread's counters; merged at the end. Bytes count when
+ * they move inside the measured window, transactions (and their latency)
+ * when they begin and end inside it; errors count over the whole run. */
 struct perf_counters {
 	uint64_t transactions;     /* rr/crr: round trips; bulk: --size writes */
 	uint64_t bytes_tx, bytes_rx;

@@ -69,6 +69,13 @@ in_window(uint64_t t)
 	return t >= run.t_measure && t < run.t_end;
 }
 
+/* Began and ended inside the window (see dptcp-perf's txn_in_window). */
+static inline bool
+txn_in_window(uint64_t start, uint64_t end)
+{
+	return start >= run.t_measure && end < run.t_end;
+}
+
 static void
 kc_idle(struct kconn *kc, uint64_t retry_at)
 {
@@ -211,7 +218,7 @@ kc_pump(struct kthread *kt, struct kconn *kc)
 			return;
 		}
 		t = now_ns();
-		if (in_window(t)) {
+		if (txn_in_window(kc->t_start, t)) {
 			kt->ctr.transactions++;
 			perf_hist_record(&kt->ctr.hist, t - kc->t_start);
 		}
