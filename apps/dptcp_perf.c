@@ -511,6 +511,7 @@ int
 main(int argc, char **argv)
 {
 	struct dp_app_opts dopts;
+	const struct perf_counters **parts;
 	struct perf_counters *total;
 	struct perf_result res;
 	char **rest;
@@ -583,13 +584,18 @@ main(int argc, char **argv)
 	t_stop = rte_rdtsc();
 
 	total = calloc(1, sizeof(*total));
-	if (total == NULL) {
+	parts = calloc(run.nengines, sizeof(*parts));
+	if (total == NULL || parts == NULL) {
+		free(total);
+		free(parts);
 		perf_free();
 		dp_fini();
 		return 1;
 	}
-	for (e = 0; e < run.nengines; e++)
+	for (e = 0; e < run.nengines; e++) {
 		perf_counters_merge(total, &run.pe[e]->ctr);
+		parts[e] = &run.pe[e]->ctr;
+	}
 	if (t_stop > run.t_end)
 		t_stop = run.t_end;
 	res = (struct perf_result){
@@ -600,9 +606,12 @@ main(int argc, char **argv)
 		.duration_s = t_stop > run.t_measure ?
 			(double)(t_stop - run.t_measure) / (double)run.hz : 0,
 		.c = total,
+		.parts = parts,
+		.nparts = run.nengines,
 	};
 	perf_report(stdout, &res);
 	code = perf_exit_code(&res);
+	free(parts);
 	free(total);
 	perf_free();
 	dp_fini();

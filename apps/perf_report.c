@@ -374,6 +374,17 @@ perf_report_json(FILE *out, const struct perf_result *r,
 		"\"other\": %" PRIu64 "}, ",
 		f->errors, c->err_connect, c->err_no_port, c->err_reset,
 		c->err_timeout, c->err_closed, c->err_other);
+	fputs("\"per_engine\": [", out);
+	for (i = 0; i < r->nparts; i++) {
+		const struct perf_counters *p = r->parts[i];
+
+		fprintf(out, "%s{\"transactions\": %" PRIu64 ", \"connects\": %"
+			PRIu64 ", \"bytes_tx\": %" PRIu64 ", \"bytes_rx\": %"
+			PRIu64 ", \"errors\": %" PRIu64 "}", i ? ", " : "",
+			p->transactions, p->connects, p->bytes_tx, p->bytes_rx,
+			perf_counters_errors(p));
+	}
+	fputs("], ", out);
 	/* Non-empty buckets only: [upper bound in ns (inclusive), count]. */
 	fputs("\"hist\": [", out);
 	for (i = 0; i < PERF_HIST_BUCKETS; i++) {
@@ -433,6 +444,13 @@ perf_report_table(FILE *out, const struct perf_result *r,
 		"errors", f->errors, c->err_connect, c->err_no_port,
 		c->err_reset, c->err_timeout, c->err_closed, c->err_other,
 		c->connects);
+	for (unsigned int i = 0; r->nparts > 1 && i < r->nparts; i++)
+		fprintf(out, "  %s %-7u %14" PRIu64 "   transactions, %" PRIu64
+			" connections established, %" PRIu64 " errors, %" PRIu64
+			" B sent, %" PRIu64 " B received\n", unit, i,
+			r->parts[i]->transactions, r->parts[i]->connects,
+			perf_counters_errors(r->parts[i]), r->parts[i]->bytes_tx,
+			r->parts[i]->bytes_rx);
 }
 
 void

@@ -126,7 +126,10 @@ struct perf_result {
 	const struct perf_opts *opts;
 	unsigned int engines;      /* engines (dptcp) or threads (kernel) */
 	double duration_s;         /* measured window actually run */
-	const struct perf_counters *c;
+	const struct perf_counters *c;      /* merged */
+	/* Optional: each engine's / thread's own, for the per-engine lines. */
+	const struct perf_counters *const *parts;
+	unsigned int nparts;
 };
 
 /* Table, or one JSON object (opts->json), on f. */

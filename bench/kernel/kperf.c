@@ -320,6 +320,7 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	const struct perf_counters **parts;
 	struct perf_counters *total;
 	struct kthread **kts;
 	struct perf_result res;
@@ -361,7 +362,9 @@ main(int argc, char **argv)
 	run.txbuf = malloc(run.o.size);
 	kts = calloc(run.o.threads, sizeof(*kts));
 	total = calloc(1, sizeof(*total));
-	if (run.txbuf == NULL || kts == NULL || total == NULL) {
+	parts = calloc(run.o.threads, sizeof(*parts));
+	if (run.txbuf == NULL || kts == NULL || total == NULL ||
+	    parts == NULL) {
 		fprintf(stderr, "%s: out of memory\n", KP_PROG);
 		return 1;
 	}
@@ -399,6 +402,7 @@ main(int argc, char **argv)
 	for (t = 0; t < run.o.threads; t++) {
 		pthread_join(kts[t]->tid, NULL);
 		perf_counters_merge(total, &kts[t]->ctr);
+		parts[t] = &kts[t]->ctr;
 	}
 	t_stop = now_ns();
 	if (t_stop > run.t_end)
@@ -411,6 +415,8 @@ main(int argc, char **argv)
 		.duration_s = t_stop > run.t_measure ?
 			(double)(t_stop - run.t_measure) / 1e9 : 0,
 		.c = total,
+		.parts = parts,
+		.nparts = run.o.threads,
 	};
 	perf_report(stdout, &res);
 	code = perf_exit_code(&res);
@@ -420,6 +426,7 @@ main(int argc, char **argv)
 		free(kts[t]);
 	}
 	free(kts);
+	free(parts);
 	free(total);
 	free(run.txbuf);
 	return code;
