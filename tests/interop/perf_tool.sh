@@ -1,8 +1,9 @@
 #!/bin/bash
 # perf_tool: dptcp-perf drives dptcp-kecho (Linux, in the peer namespace)
 # for ~2 s in each mode — rr, crr (FIN close, then RST close) and bulk —
-# and each run completes transactions without a single error and prints
-# one valid JSON object with the figures the README promises. No timing
+# and, with two engines (workers = 2), rr and crr again; each run completes
+# transactions without a single error and prints one valid JSON object with
+# the figures the README promises, the engines' shares adding up. No timing
 # or speed is asserted.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -23,6 +24,7 @@ cat >"$DPT_TMP/perf.ini" <<'EOF'
 [tcp]
 msl_ms = 200
 EOF
+{ printf '[dataplane]\nworkers = 2\n'; cat "$DPT_TMP/perf.ini"; } >"$DPT_TMP/perf2.ini"
 
 dpt_bg ip netns exec "$NS_PEER" "$DPTCP_KECHO" --port "$PORT" --threads 1
 KECHO_PID=$DPT_BG_PID
@@ -34,16 +36,19 @@ done
 [[ -n $(dpt_peer ss -Hltn "sport = :$PORT") ]] || dpt_fail "dptcp-kecho does not listen"
 dpt_log "dptcp-kecho listening on $PEER_IP:$PORT (pid $KECHO_PID)"
 
-# run_perf NAME PERF-OPTIONS...: one run of dptcp-perf on our end of the
-# veth; its JSON in $DPT_TMP/NAME.json, its log in $DPT_TMP/NAME.log.
+# [ENGINES=N] run_perf NAME PERF-OPTIONS...: one run of dptcp-perf on our
+# end of the veth, with N engines (default 1); its JSON in $DPT_TMP/NAME.json,
+# its log in $DPT_TMP/NAME.log.
 run_perf() {
-	local name=$1 pid rc i
+	local name=$1 engines=${ENGINES:-1} pid rc i ini lcores
 	shift
-	local -a args=(-l 0 --no-huge -m 1024 --no-pci
+	ini=$DPT_TMP/perf.ini lcores=0
+	((engines == 2)) && ini=$DPT_TMP/perf2.ini lcores=0-1
+	local -a args=(-l "$lcores" --no-huge -m 1024 --no-pci
 		"--file-prefix=$DPT_BASE_PREFIX-perf"
 		"--vdev=net_af_packet0,iface=$VETH_DP"
 		--log-level=lib.eal:notice
-		-- --ip "$DP_IP/$DPT_PREFIX_LEN" --config "$DPT_TMP/perf.ini"
+		-- --ip "$DP_IP/$DPT_PREFIX_LEN" --config "$ini"
 		--server "$PEER_IP:$PORT" --conns 4 --duration 2 --warmup 0.5
 		--json "$@")
 	dpt_log "run: $(basename "$DPTCP_PERF") ${args[*]}"
@@ -61,9 +66,9 @@ run_perf() {
 	rc=0
 	wait "$pid" || rc=$?
 	((rc == 0)) || { dpt_app_log_tail; cat "$DPT_TMP/$name.json" >&2; dpt_fail "$name: dptcp-perf exited $rc"; }
-	"$DPT_PY" - "$DPT_TMP/$name.json" "$@" <<'PYEOF' || dpt_fail "$name: bad report"
+	"$DPT_PY" - "$DPT_TMP/$name.json" "$engines" "$@" <<'PYEOF' || dpt_fail "$name: bad report"
 import json, sys
-path, argv = sys.argv[1], sys.argv[2:]
+path, engines, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 mode = argv[argv.index("--mode") + 1]
 text = open(path).read()
 d = json.loads(text)          # exactly one JSON object, nothing else
@@ -75,12 +80,15 @@ for k in ("mode", "conns", "engines", "duration_s", "transactions",
           "gbit_s", "latency_us", "errors", "hist"):
     check(k in d, "no key %r" % k)
 check(d["mode"] == mode, "mode %r" % d["mode"])
-check(d["conns"] == 4 and d["engines"] >= 1, "conns/engines")
+check(d["conns"] == 4 and d["engines"] == engines, "conns/engines")
 check(d["duration_s"] > 0, "duration_s %r" % d["duration_s"])
 check(d["transactions"] > 0, "no transaction completed")
 check(d["errors"] == 0, "errors: %r" % d.get("error_detail"))
 check(d["bytes_tx"] > 0 and d["bytes_rx"] > 0, "no bytes moved")
 check(("cps" if mode == "crr" else "tps") in d, "rate key")
+check(len(d["per_engine"]) == d["engines"] and
+      sum(e["transactions"] for e in d["per_engine"]) == d["transactions"],
+      "per_engine does not add up")
 lat = d["latency_us"]
 for k in ("p50", "p90", "p99", "p999", "max", "mean"):
     check(k in lat, "latency_us has no %r" % k)
@@ -94,8 +102,10 @@ else:
     check(bounds == sorted(bounds), "histogram not sorted")
     check(0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] <= lat["max"],
           "percentiles out of order: %r" % lat)
-print("  %s: %d transactions, errors %d, p50 %.1f us, %.3f Gbit/s" %
-      (mode, d["transactions"], d["errors"], lat["p50"], d["gbit_s"]))
+print("  %s on %d engine(s): %d transactions (%s), errors %d, p50 %.1f us, %.3f Gbit/s" %
+      (mode, engines, d["transactions"],
+       "+".join(str(e["transactions"]) for e in d["per_engine"]),
+       d["errors"], lat["p50"], d["gbit_s"]))
 PYEOF
 }
 
@@ -103,4 +113,10 @@ run_perf rr --mode rr
 run_perf crr_fin --mode crr
 run_perf crr_rst --mode crr --close rst
 run_perf bulk --mode bulk
+if (($(nproc) >= 2)); then
+	ENGINES=2 run_perf rr_2engines --mode rr
+	ENGINES=2 run_perf crr_2engines --mode crr
+else
+	dpt_log "one CPU: the two-engine runs are left out"
+fi
 DPT_APP_LOG=
