@@ -1,8 +1,14 @@
 #!/bin/bash
-# perf_compare.sh — dptcp-perf and its kernel twin dptcp-kperf in the same
-# modes, measured in the same run, summed up side by side.
+# bench/e2e.sh — end-to-end figures: dptcp-perf and its kernel twin
+# dptcp-kperf in the same modes, measured in the same run on the same
+# machine, printed side by side with their ratio (never asserted).
 #
-#   bench/kernel/perf_compare.sh [-b BUILD] [-d SECONDS] [-o DIR] SETUP...
+#   bench/e2e.sh [-b BUILD] [-d SECONDS] [-o DIR] [SETUP...]
+#
+# Default setups: loopback memif (dptcp over shared memory against Linux
+# over loopback: each stack's fastest local path). The JSON of every run,
+# the table and rr-latency.png (gnuplot: latency distributions) are kept in
+# DIR (default build/bench-e2e).
 #
 #   loopback  dptcp-kperf -> dptcp-kecho over 127.0.0.1 (no dptcp)
 #   veth      dptcp-perf on one end of a veth (net_af_packet) -> dptcp-kecho
@@ -21,7 +27,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
 BUILD=$ROOT/build
 DUR=3
 OUT=
@@ -30,24 +36,21 @@ while getopts "b:d:o:h" opt; do
 	b) BUILD=$(cd "$OPTARG" && pwd) ;;
 	d) DUR=$OPTARG ;;
 	o) OUT=$OPTARG ;;
-	*) sed -n '2,19p' "$0"; exit 2 ;;
+	*) sed -n '2,28p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-(($# > 0)) || { sed -n '2,19p' "$0"; exit 2; }
+(($# > 0)) || set -- loopback memif
 PERF=$BUILD/apps/dptcp-perf
 ECHO=$BUILD/apps/dptcp-echo
 KPERF=$BUILD/bench/kernel/dptcp-kperf
 KECHO=$BUILD/bench/kernel/dptcp-kecho
 for b in "$PERF" "$ECHO" "$KPERF" "$KECHO"; do
-	[[ -x $b ]] || { echo "perf_compare: $b is not built" >&2; exit 1; }
+	[[ -x $b ]] || { echo "e2e: $b is not built" >&2; exit 1; }
 done
 PY=/usr/bin/python3
-OWN_OUT=0
-if [[ -z $OUT ]]; then
-	OUT=$(mktemp -d /tmp/dptp-compare.XXXXXX)
-	OWN_OUT=1
-fi
+[[ -n $OUT ]] || OUT=$BUILD/bench-e2e
+rm -f "$OUT"/*.json "$OUT"/*.log
 mkdir -p "$OUT"
 TAG=dptp-$$
 KECHO_PID=
@@ -70,8 +73,7 @@ cleanup() {
 	rm -rf /var/run/dpdk/"$TAG"-*
 	((HP_MOUNTED)) && umount /dev/hugepages
 	[[ -n $HP_OLD ]] && echo "$HP_OLD" >/proc/sys/vm/nr_hugepages
-	((OWN_OUT && rc == 0)) && rm -rf "$OUT"
-	((rc == 0)) || echo "perf_compare: failed (exit $rc); JSON in $OUT" >&2
+	((rc == 0)) || echo "e2e: failed (exit $rc); JSON and logs in $OUT" >&2
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -89,10 +91,10 @@ MODES=("rr 1" "rr 16" "crr 4 fin" "crr 4 rst" "bulk 1")
 one() {
 	local setup=$1 stack=$2 name=$3
 	shift 3
-	echo "perf_compare: $setup/$stack: $*" >&2
+	echo "e2e: $setup/$stack: $*" >&2
 	if ! "$@" --json </dev/null >"$OUT/$setup-$stack-$name.json" \
 		2>"$OUT/$setup-$stack-$name.log"; then
-		echo "perf_compare: $setup/$stack/$name: no transaction (see $OUT/$setup-$stack-$name.log)" >&2
+		echo "e2e: $setup/$stack/$name: no transaction (see $OUT/$setup-$stack-$name.log)" >&2
 	fi
 }
 
@@ -116,7 +118,7 @@ wait_listen() {   # wait_listen NETNS-OR-EMPTY PORT
 		fi
 		sleep 0.1
 	done
-	echo "perf_compare: nothing listens on port $2" >&2
+	echo "e2e: nothing listens on port $2" >&2
 	return 1
 }
 
@@ -193,7 +195,7 @@ setup_memif() {
 		--config "/tmp/$TAG.ini" </dev/null >"$OUT/memif-echo.log" 2>&1 &
 	ECHO_PID=$!
 	sleep 2
-	kill -0 "$ECHO_PID" || { echo "perf_compare: dptcp-echo died" >&2; return 1; }
+	kill -0 "$ECHO_PID" || { echo "e2e: dptcp-echo died" >&2; return 1; }
 	for m in "${MODES[@]}"; do
 		mapfile -t a < <(mode_args "$m")
 		one memif dptcp "$(mode_name "$m")" "$PERF" -l 1 -m 400 --no-pci \
@@ -214,35 +216,9 @@ for s in "$@"; do
 	loopback) setup_loopback ;;
 	veth) setup_veth ;;
 	memif) setup_memif ;;
-	*) echo "perf_compare: unknown setup '$s'" >&2; exit 2 ;;
+	*) echo "e2e: unknown setup '$s'" >&2; exit 2 ;;
 	esac
 done
 
-"$PY" - "$OUT" <<'PYEOF'
-import glob, json, os, sys
-rows = {}
-for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
-    setup, stack, name = os.path.basename(p)[:-5].split("-", 2)
-    try:
-        d = json.load(open(p))
-    except ValueError:
-        continue
-    rows[(setup, name, stack)] = d
-print("%-8s %-12s %-6s %12s %9s %9s %9s %9s %7s %7s" % (
-    "setup", "mode", "stack", "rate/s", "p50 us", "p99 us", "p99.9 us",
-    "Gbit/s", "errors", "ratio"))
-for (setup, name, stack), d in sorted(rows.items()):
-    lat = d["latency_us"]
-    rate = d.get("tps", d.get("cps", 0))
-    other = rows.get((setup, name, "linux")) if stack == "dptcp" else None
-    if other is not None:
-        o = other.get("tps", other.get("cps", 0))
-        ratio = "%.2fx" % (rate / o) if o else "-"
-    else:
-        ratio = ""
-    print("%-8s %-12s %-6s %12.1f %9.1f %9.1f %9.1f %9.3f %7d %7s" % (
-        setup, name, stack, rate, lat["p50"], lat["p99"], lat["p999"],
-        d["gbit_s"], d["errors"], ratio))
-print("(rate: transactions, connections or --size writes per second; ratio: "
-      "dptcp rate / Linux rate over the same path)")
-PYEOF
+echo "== $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), DPDK $(pkg-config --modversion libdpdk 2>/dev/null)"
+"$PY" "$HERE/e2e_report.py" "$OUT" | tee "$OUT/table.txt"
