@@ -24,6 +24,7 @@ enum dp_key_type {
 	DP_KEY_U32,
 	DP_KEY_IP_PREFIX,  /* A.B.C.D/N into net.ip and net.prefix_len */
 	DP_KEY_IPV4,       /* A.B.C.D */
+	DP_KEY_CHOICE,     /* one of choices[]: stored as its index (u32) */
 };
 
 struct dp_key {
@@ -32,10 +33,15 @@ struct dp_key {
 	enum dp_key_type type;
 	size_t offset;          /* into struct dp_config */
 	uint32_t min, max;
+	const char *const *choices;  /* DP_KEY_CHOICE: NULL-terminated */
 };
 
 #define DP_KEY(sec, field, type, lo, hi) \
-	{ #sec, #field, type, offsetof(struct dp_config, sec.field), lo, hi }
+	{ #sec, #field, type, offsetof(struct dp_config, sec.field), lo, hi, NULL }
+/* A word from a list, e.g. DP_KEY_WORDS(tcp, cc, dp_cc_names). */
+#define DP_KEY_WORDS(sec, field, names) \
+	{ #sec, #field, DP_KEY_CHOICE, offsetof(struct dp_config, sec.field), \
+	  0, 0, names }
 
 /* Every key the file may hold, with its accepted range. */
 static const struct dp_key dp_keys[] = {
@@ -384,6 +390,19 @@ dp_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* "a, b or c" for error messages. */
+static void
+dp_choices_str(const char *const *c, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; c[i] != NULL && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+			i == 0 ? "" : c[i + 1] == NULL ? " or " : ", ", c[i]);
+}
+
 static int
 dp_key_apply(const struct dp_key *k, const char *val, struct dp_config *cfg,
 	     const char *path, unsigned int line)
@@ -423,6 +442,22 @@ dp_key_apply(const struct dp_key *k, const char *val, struct dp_config *cfg,
 			return -EINVAL;
 		}
 		return 0;
+	case DP_KEY_CHOICE:
+		for (v = 0; k->choices[v] != NULL; v++) {
+			if (strcmp(val, k->choices[v]) == 0) {
+				*(uint32_t *)field = v;
+				return 0;
+			}
+		}
+		{
+			char list[128];
+
+			dp_choices_str(k->choices, list, sizeof(list));
+			dp_config_error(path, line,
+				"[%s] %s = '%s': expected %s",
+				k->section, k->name, val, list);
+		}
+		return -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -578,6 +613,10 @@ dp_config_print(FILE *f, const struct dp_config *cfg)
 					cfg->net.prefix_len);
 			else
 				fprintf(f, "; %s = (not set)\n", k->name);
+			break;
+		case DP_KEY_CHOICE:
+			fprintf(f, "%s = %s\n", k->name,
+				k->choices[*(const uint32_t *)field]);
 			break;
 		case DP_KEY_IPV4:
 			if (*(const uint32_t *)field != 0)
