@@ -65,6 +65,8 @@ void tcp_config_defaults(struct tcp_config *cfg)
 		.max_time_wait = 262144,
 		.ephemeral_port_lo = 32768,
 		.ephemeral_port_hi = 60999,
+		.cc = TCP_CC_CUBIC,
+		.tlp = 1,
 	};
 }
 
@@ -216,6 +218,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 	c->snd_mss = TCP_DEFAULT_MSS;
 	c->rto_us = eng->cfg.rto_init_ms * 1000;
 	tcp_conn_set_iss(c, tcp_isn(eng, t));
+	tcp_recovery_init(eng, c);
 	if (tcp_table_set(eng, &c->tuple, c) < 0) {
 		rte_mempool_put(eng->conn_pool, c);
 		eng->stats.conn_limit++;
@@ -251,6 +254,7 @@ static void conn_unlink(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
 	tcp_timer_stop(&eng->wheel, &c->t_linger);
+	tcp_timer_stop(&eng->wheel, &c->t_tlp);
 	tcp_listen_detach(eng, c);
 	tcp_mq_free(&c->sndq);
 	tcp_mq_free(&c->rcvq);
@@ -333,6 +337,7 @@ void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_set_state(eng, c, DPT_TIME_WAIT);
 	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
+	tcp_timer_stop(&eng->wheel, &c->t_tlp);
 	tcp_timer_arm(&eng->wheel, &c->t_linger, tcp_us_to_tick(eng,
 		eng->now_us) + tcp_ms_to_tick(eng, 2ull * eng->cfg.msl_ms));
 	tcp_mq_free(&c->sndq);
@@ -390,6 +395,9 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 			tcp_send_rst_conn(eng, c);
 			tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
 		}
+		break;
+	case TCP_T_TLP:
+		tcp_tlp_timeout(eng, container_of(t, struct tcp_conn, t_tlp));
 		break;
 	case TCP_T_TW:
 		tcp_tw_expire(eng, container_of(t, struct tcp_tw, timer));

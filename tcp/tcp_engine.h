@@ -13,6 +13,14 @@
 
 struct tcp_engine;
 
+/* [tcp] cc: the congestion control of new connections (the config key
+ * stores the index of the word: cubic, newreno). */
+enum tcp_cc_algo {
+	TCP_CC_CUBIC = 0,          /* RFC 9438, the default (as Linux) */
+	TCP_CC_NEWRENO = 1,        /* RFC 5681 + RFC 6582 */
+	TCP_CC_COUNT
+};
+
 /* TCP tunables, read from the [tcp] section of the config. */
 struct tcp_config {
 	uint32_t msl_ms;           /* TIME_WAIT lasts 2*msl_ms (default 30000) */
@@ -34,6 +42,8 @@ struct tcp_config {
 	uint32_t max_time_wait;    /* TIME_WAIT records per engine (default 262144) */
 	uint32_t ephemeral_port_lo; /* local ports of active opens, inclusive */
 	uint32_t ephemeral_port_hi; /* (default 32768..60999, as Linux) */
+	uint32_t cc;               /* enum tcp_cc_algo (default TCP_CC_CUBIC) */
+	uint32_t tlp;              /* tail loss probes, RFC 8985 §7 (default 1) */
 };
 
 /* Fills in the defaults documented in config/dptcp.ini. */

@@ -288,12 +288,15 @@ static bool fin_acked(const struct tcp_conn *c)
 	       seq_gt(c->snd_una, c->sndq_seq + c->sndq.bytes);
 }
 
-/* A new cumulative ACK (SND.UNA < SEG.ACK <= SND.MAX). */
-static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
-			const struct tcp_seg *seg)
+/* A new cumulative ACK (SND.UNA < SEG.ACK <= SND.MAX). Returns the data
+ * bytes it acknowledged; *rtt_us is its RTT sample (0: none). cwnd is the
+ * congestion control's, through tcp_recovery_ack(). */
+static uint32_t ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
+			    const struct tcp_seg *seg, uint32_t *rtt_us)
 {
 	uint32_t data;
 
+	*rtt_us = 0;
 	if (!(c->flags & TF_SYN_ACKED) && seq_gt(seg->ack, c->iss))
 		c->flags |= TF_SYN_ACKED;
 	data = seq_gt(seg->ack, c->sndq_seq) ? seg->ack - c->sndq_seq : 0;
@@ -304,36 +307,28 @@ static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 		c->snd_nxt = c->snd_una;
 	if ((c->flags & TF_RTT_TIMING) && seq_gt(seg->ack, c->rtt_seq)) {
 		c->flags &= ~TF_RTT_TIMING;
-		tcp_rtt_sample(eng, c, (uint32_t)(eng->now_us - c->rtt_start_us));
+		*rtt_us = (uint32_t)(eng->now_us - c->rtt_start_us);
+		tcp_rtt_sample(eng, c, *rtt_us);
+		*rtt_us = RTE_MAX(*rtt_us, 1u);
 	}
 	c->retries = 0;
-	/* RFC 5681 §3.1: only ACKs of new data grow cwnd, by slow start
-	 * and then congestion avoidance, counted in bytes (RFC 3465 §2.1:
-	 * one MSS per cwnd of data acknowledged; no division). */
-	if (data > 0 && c->cwnd >= 2 * RTE_MAX(c->max_snd_wnd, c->snd_mss)) {
-		/* Not cwnd-limited: growing further would only let it wrap
-		 * (RFC 7661 §4.1 spirit). */
-	} else if (data > 0 && c->cwnd < c->ssthresh) {
-		c->cwnd += RTE_MIN(data, c->snd_mss);
-	} else if (data > 0) {
-		c->bytes_acked += data;
-		if (c->bytes_acked >= c->cwnd) {
-			c->bytes_acked -= c->cwnd;
-			c->cwnd += c->snd_mss;
-		}
-	}
-	/* RFC 6298 §5.2/5.3. */
+	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output. */
+	tcp_timer_stop(&eng->wheel, &c->t_tlp);
 	if (c->snd_una == c->snd_max)
 		tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	else
 		tcp_arm_rexmit(eng, c);
 	tcp_output_mark(eng, c);
+	return data;
 }
 
 /* RFC 9293 §3.10.7.4 fifth, with RFC 5961 §5.2. */
 static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 			      struct tcp_seg *seg)
 {
+	uint32_t prev_una, acked = 0, rtt_us = 0;
+	bool dupack;
+
 	if (c->state == DPT_SYN_RECEIVED) {
 		if (!seq_gt(seg->ack, c->snd_una) ||
 		    seq_gt(seg->ack, c->snd_max)) {
@@ -357,8 +352,11 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 		tcp_send_ack(eng, c);
 		return SEG_DONE;
 	}
+	dupack = tcp_is_dupack(c, seg);
+	prev_una = c->snd_una;
 	if (seq_gt(seg->ack, c->snd_una))
-		ack_advance(eng, c, seg);
+		acked = ack_advance(eng, c, seg, &rtt_us);
+	tcp_recovery_ack(eng, c, seg, prev_una, acked, rtt_us, dupack);
 	if (seq_geq(seg->ack, c->snd_una) &&
 	    (seq_lt(c->snd_wl1, seg->seq) ||
 	     (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
@@ -631,7 +629,9 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 		return;
 	tcp_conn_init_from_syn(eng, c, seg);
 	if (has_ack) {
-		ack_advance(eng, c, seg);
+		uint32_t rtt_us;
+
+		ack_advance(eng, c, seg, &rtt_us);
 		tcp_set_state(eng, c, DPT_ESTABLISHED);
 		eng->stats.conn_opened_active++;
 		c->flags |= TF_ACK_NOW;

@@ -16,7 +16,9 @@
 #include <rte_tcp.h>
 
 #include "dpt.h"
+#include "tcp_cc.h"
 #include "tcp_engine.h"
+#include "tcp_sack.h"
 #include "tcp_seq.h"
 #include "tcp_stats.h"
 #include "tcp_timer.h"
@@ -82,6 +84,7 @@ enum tcp_timer_kind {
 	TCP_T_DELACK,
 	TCP_T_LINGER,              /* FIN_WAIT_2 timeout and 2*MSL */
 	TCP_T_TW,                  /* 2*MSL of a compact TIME_WAIT record */
+	TCP_T_TLP,                 /* tail loss probe (RFC 8985 §7) */
 };
 
 /* conn->flags */
@@ -101,6 +104,11 @@ enum tcp_timer_kind {
 #define TF_RCVD_FIN     (1u << 14)
 #define TF_SYN_ACKED    (1u << 15)
 #define TF_CLOSE_PENDING (1u << 16) /* in TIME_WAIT; CLOSED owed once read */
+#define TF_RECOVERY     (1u << 17) /* fast recovery until snd_una >= recover */
+#define TF_SACK_RECOVERY (1u << 18) /* ... driven by the scoreboard (RFC 6675) */
+#define TF_TLP_OUT      (1u << 19) /* a tail loss probe is unacknowledged */
+#define TF_TLP_RXT      (1u << 20) /* ... and it was a retransmission */
+#define TF_RTO_RECOVER  (1u << 21) /* RTO'd: no fast retransmit below recover */
 
 struct tcp_listener;
 
@@ -120,8 +128,7 @@ struct tcp_conn {
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t snd_mss;          /* effective: min(peer's, ours) */
 	uint32_t max_snd_wnd;      /* largest window the peer offered */
-	uint32_t cwnd, ssthresh;   /* RFC 5681 (Reno, until issue 6) */
-	uint32_t bytes_acked;      /* RFC 3465 appropriate byte counting */
+	uint32_t cwnd, ssthresh;   /* RFC 5681; grown and cut by cc_ops */
 	/* Receive sequence space. */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */
 	uint16_t unacked_segs;
@@ -141,6 +148,18 @@ struct tcp_conn {
 	uint32_t snd_buf, rcv_buf;
 
 	struct tcp_timer t_rexmit, t_delack, t_linger;
+
+	/* Congestion control and loss recovery (tcp_cc.h, tcp_recovery.c). */
+	const struct tcp_cc_ops *cc_ops;
+	struct tcp_cc_state cc;
+	uint32_t recover;          /* RFC 6582 recover, RFC 6675 RecoveryPoint */
+	uint32_t tlp_high_seq;     /* RFC 8985 §7.4 TLP.end_seq */
+	uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
+	bool sack_ok;              /* SACK negotiated (RFC 2018): set by the
+				    * options' negotiation, read by recovery */
+	bool tlp;                  /* [tcp] tlp */
+	struct tcp_scoreboard sb;  /* RFC 6675, used when sack_ok */
+	struct tcp_timer t_tlp;
 
 	struct tcp_listener *listener;     /* until accepted */
 	TAILQ_ENTRY(tcp_conn) lnode;       /* listener's syn/accept lists */
@@ -371,6 +390,9 @@ void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_arm_rexmit(struct tcp_engine *eng, struct tcp_conn *c);
 uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
 			    const struct tcp_conn *c);
+uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
+			    uint32_t seq, uint32_t max_len);
+uint32_t tcp_send_new_segment(struct tcp_engine *eng, struct tcp_conn *c);
 
 /* tcp_isn.c */
 uint64_t tcp_siphash(const uint64_t key[2], const uint64_t *m, unsigned int n);
@@ -381,6 +403,20 @@ void tcp_conn_set_iss(struct tcp_conn *c, uint32_t iss);
 void tcp_parse_options(struct tcp_engine *eng, const uint8_t *p,
 		       uint32_t len, struct tcp_opts *o);
 uint32_t tcp_write_syn_options(const struct tcp_engine *eng, uint8_t *p);
+unsigned int tcp_opt_sack_blocks(const struct tcp_seg *seg,
+				 struct tcp_sack_block out[TCP_SACK_MAX_BLOCKS]);
+
+/* tcp_recovery.c */
+void tcp_recovery_init(struct tcp_engine *eng, struct tcp_conn *c);
+bool tcp_is_dupack(const struct tcp_conn *c, const struct tcp_seg *seg);
+void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
+		      const struct tcp_seg *seg, uint32_t prev_una,
+		      uint32_t acked, uint32_t rtt_us, bool dupack);
+void tcp_recovery_rto(struct tcp_engine *eng, struct tcp_conn *c);
+uint32_t tcp_send_window(const struct tcp_conn *c);
+bool tcp_sack_output(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_tlp_arm(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c);
 
 static inline bool tcp_synchronized(enum dpt_state s)
 {

@@ -61,3 +61,42 @@ uint32_t tcp_write_syn_options(const struct tcp_engine *eng, uint8_t *p)
 	p[3] = (uint8_t)eng->our_mss;
 	return 4;
 }
+
+/* RFC 2018 §3: the SACK option's blocks, in the order received (the first
+ * is the most recent, RFC 2018 §4; a D-SACK comes first, RFC 2883 §4).
+ * Kept apart from tcp_parse_options() so that the sender's loss recovery
+ * reads blocks without anything else depending on them; malformed options
+ * were counted there. */
+unsigned int tcp_opt_sack_blocks(const struct tcp_seg *seg,
+				 struct tcp_sack_block out[TCP_SACK_MAX_BLOCKS])
+{
+	const uint8_t *p = (const uint8_t *)(seg->th + 1);
+	uint32_t len = (uint32_t)(seg->th->data_off >> 4) * 4 -
+		       sizeof(struct rte_tcp_hdr);
+	uint32_t i = 0, n = 0, k;
+
+	while (i < len) {
+		uint8_t kind = p[i], olen;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || (olen = p[i + 1]) < 2 || i + olen > len)
+			break;
+		if (kind == 5 && olen >= 10 && (olen - 2) % 8 == 0) {
+			for (k = i + 2; k + 8 <= i + olen &&
+			     n < TCP_SACK_MAX_BLOCKS; k += 8, n++) {
+				out[n].start = rte_be_to_cpu_32(
+					*(const unaligned_uint32_t *)&p[k]);
+				out[n].end = rte_be_to_cpu_32(
+					*(const unaligned_uint32_t *)&p[k + 4]);
+			}
+			break;
+		}
+		i += olen;
+	}
+	return n;
+}

@@ -227,15 +227,15 @@ static bool send_syn(struct tcp_engine *eng, struct tcp_conn *c)
 	return true;
 }
 
-/* Sends data and FIN from snd_nxt as far as window and cwnd allow. */
-static bool send_data(struct tcp_engine *eng, struct tcp_conn *c)
+/* Sends data and FIN from snd_nxt up to wnd_end, at most max_segs
+ * segments; returns the sequence space sent. */
+static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
+			  uint32_t wnd_end, uint32_t max_segs)
 {
 	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
-	uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd);
-	uint32_t wnd_end = c->snd_una + wnd;
-	bool sent = false;
+	uint32_t sent = 0;
 
-	for (;;) {
+	while (max_segs-- > 0) {
 		uint32_t seq = c->snd_nxt;
 		uint32_t avail = seq_lt(seq, data_end) ? data_end - seq : 0;
 		uint32_t usable = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
@@ -261,17 +261,63 @@ static bool send_data(struct tcp_engine *eng, struct tcp_conn *c)
 		start_rtt(eng, c, seq);
 		if (conn_emit(eng, c, &s) < 0)
 			break;
-		if (seq_lt(seq, c->snd_max))
+		if (seq_lt(seq, c->snd_max)) {
 			eng->stats.retransmits++;
+			if (seq_leq(seq, c->rtt_seq))
+				c->flags &= ~TF_RTT_TIMING;
+		}
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
 		if (fin)
 			c->flags |= TF_FIN_SENT;
 		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
-		sent = true;
+		sent += len + (fin ? 1 : 0);
 		if (fin)
 			break;
 	}
 	return sent;
+}
+
+/* One new segment (RFC 6675 NextSeg rule 2, RFC 8985 §7.3 probe): the
+ * peer's window bounds it, cwnd does not (the caller's pipe or PTO
+ * decided). */
+uint32_t tcp_send_new_segment(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->snd_nxt != c->snd_max)
+		return 0;
+	return send_data(eng, c, c->snd_una + c->snd_wnd, 1);
+}
+
+/* Resends [seq, seq + len) of what was sent before, len at most max_len
+ * and one SMSS, with the FIN if it ends there; snd_nxt does not move.
+ * Returns the sequence space resent (0: nothing). */
+uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
+			    uint32_t seq, uint32_t max_len)
+{
+	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
+	uint32_t len = 0;
+	bool fin;
+	struct seg_spec s = { .seq = seq, .data = &c->sndq };
+
+	if (seq_lt(seq, c->sndq_seq) || !seq_lt(seq, c->snd_max))
+		return 0;
+	if (seq_lt(seq, data_end))
+		len = RTE_MIN(RTE_MIN(data_end - seq, c->snd_mss), max_len);
+	len = RTE_MIN(len, c->snd_max - seq);
+	fin = (c->flags & TF_FIN_SENT) && seq + len == data_end &&
+	      seq_gt(c->snd_max, data_end);
+	if (len == 0 && !fin)
+		return 0;
+	s.len = len;
+	s.data_off = seq - c->sndq_seq;
+	s.flags = (uint8_t)((fin ? TH_FIN : 0) |
+			    (len && seq + len == data_end ? TH_PSH : 0));
+	if (conn_emit(eng, c, &s) < 0)
+		return 0;
+	eng->stats.retransmits++;
+	c->retransmits++;
+	if ((c->flags & TF_RTT_TIMING) && seq_leq(seq, c->rtt_seq))
+		c->flags &= ~TF_RTT_TIMING;     /* Karn */
+	return len + (fin ? 1 : 0);
 }
 
 void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
@@ -287,9 +333,14 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 		 * when nothing is queued. */
 		if (c->state == DPT_FIN_WAIT_1 && c->sndq.bytes == 0 &&
 		    c->snd_nxt == c->iss + 1)
-			sent |= send_data(eng, c);
+			sent |= send_data(eng, c, c->snd_una +
+					  tcp_send_window(c), UINT32_MAX) > 0;
 	} else if (c->state != DPT_TIME_WAIT) {
-		sent = send_data(eng, c);
+		if (c->flags & TF_SACK_RECOVERY)
+			sent = tcp_sack_output(eng, c);
+		else
+			sent = send_data(eng, c, c->snd_una +
+					 tcp_send_window(c), UINT32_MAX) > 0;
 	}
 	if (!sent && (c->flags & TF_ACK_NOW) && c->state != DPT_SYN_SENT) {
 		struct seg_spec s = { .seq = c->snd_max };
@@ -308,6 +359,7 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 		c->flags |= TF_PERSIST;
 		tcp_arm_rexmit(eng, c);
 	}
+	tcp_tlp_arm(eng, c);
 }
 
 /* An ACK that cannot wait for the end of the batch: a duplicate ACK for
@@ -408,7 +460,7 @@ static void persist_probe(struct tcp_engine *eng, struct tcp_conn *c)
  * back off the timer, and give up after the configured retries. */
 void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	uint32_t limit, flight;
+	uint32_t limit;
 
 	if (c->flags & TF_PERSIST) {
 		persist_probe(eng, c);
@@ -439,12 +491,9 @@ void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
 		return;
 	}
+	tcp_recovery_rto(eng, c);
 	c->retries++;
 	c->retransmits++;
-	flight = c->snd_max - c->snd_una;
-	c->ssthresh = RTE_MAX(flight / 2, 2 * c->snd_mss);
-	c->cwnd = c->snd_mss;
-	c->bytes_acked = 0;
 	c->flags &= ~TF_RTT_TIMING;      /* Karn: no sample from a retransmit */
 	c->snd_nxt = c->snd_una;
 	if (!(c->flags & TF_SYN_ACKED))

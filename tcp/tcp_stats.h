@@ -33,8 +33,15 @@
 	X(challenge_ack_limited) /* challenge ACK suppressed (RFC 5961 §7) */  \
 	X(tx_nombuf)          /* drop: mbuf pool empty when transmitting */    \
 	X(tx_drop)            /* drop: transmit function refused */            \
-	X(retransmits)        /* segments retransmitted on RTO */              \
+	X(retransmits)        /* segments retransmitted (RTO, fast, SACK, TLP) */ \
 	X(rto_expired)        /* retransmission timer expirations */           \
+	X(fast_retransmits)   /* retransmits on entering recovery (RFC 5681) */\
+	X(recoveries)         /* fast recovery episodes (NewReno or SACK) */   \
+	X(sack_recoveries)    /* ... of which SACK-based (RFC 6675) */         \
+	X(partial_acks)       /* ACKs inside recovery short of recover */      \
+	X(tlp_probes)         /* tail loss probes sent (RFC 8985 §7) */        \
+	X(tlp_recoveries)     /* probes that repaired a tail loss */           \
+	X(rx_dsack)           /* D-SACK blocks received (RFC 2883) */          \
 	X(conn_timeout)       /* connections aborted: retries exhausted */     \
 	X(conn_opened_active) /* connect() reached ESTABLISHED */              \
 	X(conn_opened_passive)/* accepted connections */                       \
