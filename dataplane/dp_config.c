@@ -43,6 +43,9 @@ struct dp_key {
 	{ #sec, #field, DP_KEY_CHOICE, offsetof(struct dp_config, sec.field), \
 	  0, 0, names }
 
+/* [tcp] cc: indexed by enum tcp_cc_algo (tcp_engine.h). */
+static const char *const dp_cc_names[] = { "cubic", "newreno", NULL };
+
 /* Every key the file may hold, with its accepted range. */
 static const struct dp_key dp_keys[] = {
 	DP_KEY(dataplane, workers, DP_KEY_U32, 0, 128),
@@ -72,6 +75,8 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(tcp, max_time_wait, DP_KEY_U32, 0, 1U << 24),
 	DP_KEY(tcp, ephemeral_port_lo, DP_KEY_U32, 1024, 65535),
 	DP_KEY(tcp, ephemeral_port_hi, DP_KEY_U32, 1024, 65535),
+	DP_KEY_WORDS(tcp, cc, dp_cc_names),
+	DP_KEY(tcp, tlp, DP_KEY_U32, 0, 1),
 };
 
 static const char *const dp_sections[] = { "dataplane", "port", "net", "tcp" };
