@@ -339,6 +339,13 @@ static void wire_push(struct sim *s, struct rte_mbuf *m, int from)
 		}
 		if (s->jitter_us)
 			due += rng_next(&s->rng) % (s->jitter_us + 1);
+		if (v != SIM_DROP && s->corrupt_ppm &&
+		    rng_next(&s->rng) % 1000000 < s->corrupt_ppm) {
+			uint8_t *b = rte_pktmbuf_mtod(m, uint8_t *);
+			uint32_t ihl = (uint32_t)(b[0] & 0xf) * 4;
+			b[ihl + 16] ^= 0x5a;   /* the TCP checksum */
+			m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		}
 	}
 	switch (v) {
 	case SIM_DROP:
@@ -639,6 +646,11 @@ void sim_set_impair(struct sim *s, uint64_t seed, uint32_t loss_ppm, uint32_t du
 	s->loss_ppm = loss_ppm;
 	s->dup_ppm = dup_ppm;
 	s->jitter_us = jitter_us;
+}
+
+void sim_set_corrupt(struct sim *s, uint32_t corrupt_ppm)
+{
+	s->corrupt_ppm = corrupt_ppm;
 }
 
 unsigned int sim_nheld(const struct sim *s) { return s->nheld; }

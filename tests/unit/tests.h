@@ -96,7 +96,31 @@
 	X(test_time_wait_overflow_closes_without_time_wait) \
 	X(test_ephemeral_ports_owned_and_amortised) \
 	X(test_ephemeral_ports_exhausted_by_time_wait) \
-	X(test_one_ack_per_connection_per_burst)
+	X(test_one_ack_per_connection_per_burst)        \
+	/* loss recovery and congestion control (issue 6): t_loss.c */ \
+	X(test_fast_retransmit_after_three_dupacks_not_two) \
+	X(test_newreno_partial_ack_retransmits_next_hole) \
+	X(test_sack_recovery_retransmits_only_holes) \
+	X(test_dsack_counted_not_loss) \
+	X(test_isolated_losses_recovered_without_rto) \
+	X(test_cubic_window_follows_w_cubic) \
+	X(test_cc_config_selects_algorithm) \
+	X(test_bulk16_loss1_cubic) \
+	X(test_bulk16_loss1_newreno) \
+	X(test_bulk16_loss5_cubic) \
+	X(test_bulk16_loss5_newreno) \
+	X(test_bulk16_loss20_cubic) \
+	X(test_bulk16_loss20_newreno) \
+	X(test_bulk16_reorder_cubic) \
+	X(test_bulk16_reorder_newreno) \
+	X(test_bulk16_dup_cubic) \
+	X(test_bulk16_dup_newreno) \
+	X(test_bulk16_corrupt_cubic) \
+	X(test_bulk16_corrupt_newreno) \
+	X(test_bulk16_delay_cubic) \
+	X(test_bulk16_delay_newreno) \
+	X(test_bulk16_mixed_cubic) \
+	X(test_bulk16_mixed_newreno)
 
 #define UNIT_TEST_DECL(n) void n(void);
 UNIT_TESTS(UNIT_TEST_DECL)
