@@ -577,8 +577,11 @@ static bool app_phase(struct sim *s)
 				dpt_shutdown(s->eng[sc->node], sc->c);
 			moved = true;
 		}
+		/* close once the peer's FIN was read and our own data is all
+		 * handed to the engine (a send buffer smaller than the data) */
 		if (sc->alive && sc->c != NULL && sc->close_on_eof && sc->eof &&
-		    !sc->close_on_eof_done) {
+		    !sc->close_on_eof_done &&
+		    (sc->tx == NULL || sc->tx_off == sc->tx_len)) {
 			sc->close_on_eof_done = true;
 			dpt_close(s->eng[sc->node], sc->c);
 			moved = true;
