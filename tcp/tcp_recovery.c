@@ -5,11 +5,12 @@
  * §7). The congestion window itself belongs to the cc_ops (tcp_cc.h). */
 #include "tcp_internal.h"
 
-/* RFC 8985 §7.2 WCDelAckT, added to the PTO when one segment is in flight.
- * The RFC recommends 200 ms; that would never beat an RTO of rto_min_ms
- * (200 ms), so, like Linux, we assume a delayed-ACK timer of 40 ms and
- * keep some margin. */
-#define TCP_TLP_WCDELACK_US 50000u
+/* RFC 8985 §7.2 WCDelAckT, added to the PTO when one segment is in flight,
+ * the RFC's recommended 200 ms: a peer's delayed ACK (Linux: 40..200 ms)
+ * must not look like a tail loss (50 ms made Linux peers draw hundreds of
+ * spurious probes in the interop echo tests). With rto_min_ms = 200 a lone
+ * segment is thus left to the RTO; longer flights probe after 2*SRTT. */
+#define TCP_TLP_WCDELACK_US 200000u
 
 void tcp_recovery_init(struct tcp_engine *eng, struct tcp_conn *c)
 {

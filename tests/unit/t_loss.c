@@ -309,6 +309,10 @@ void test_isolated_losses_recovered_without_rto(void)
 		sim_opts_default(&o);
 		o.latency_us = 1000;
 		o.cfg[SIM_A].cc = o.cfg[SIM_B].cc = cc;
+		/* the tail's last segment is alone in flight once the others
+		 * are acked: PTO = 2*SRTT + 200 ms (RFC 8985 WCDelAckT), which
+		 * beats an RTO of 1 s but not one of 200 ms */
+		o.cfg[SIM_A].rto_min_ms = o.cfg[SIM_B].rto_min_ms = 1000;
 		struct sim *s = mk_sim_opts(&o);
 		struct sim_conn *b, *a;
 		pair_connect(s, &b, &a);
@@ -327,7 +331,7 @@ void test_isolated_losses_recovered_without_rto(void)
 		CHECK_STAT(s, SIM_A, retransmits, 1);
 
 		/* a 20-segment response whose last segment is lost once */
-		sim_advance(s, 300);
+		sim_advance(s, 1100);
 		struct drop_nth t = { .from = SIM_A, .nth = 20 };
 		sim_set_filter(s, drop_nth_filter, &t);
 		b->rx_len = 0;
