@@ -31,6 +31,7 @@
 
 #define PROG "dptcp-impair"
 #define RX_BATCH 64          /* frames per recvmmsg */
+#define TX_BATCH 64          /* frames per sendmmsg */
 #define DEFAULT_LIMIT 10000  /* frames queued per direction */
 #define MAX_LIMIT 1000000
 #define MAX_MS 600000.0      /* 10 minutes: any larger delay is a typo */
@@ -112,6 +113,8 @@ struct impair_dir {
 	uint32_t hold_head, hold_tail, nhold;
 	uint64_t seq;
 	uint64_t sent_normal;   /* frames sent that were not held */
+	uint32_t txq[TX_BATCH]; /* slots to send, in order (tx_flush) */
+	uint32_t ntx;
 };
 
 struct bridge {
@@ -432,6 +435,8 @@ static int open_iface(const char *ifname, unsigned *mtu)
 		fprintf(stderr, PROG ": %s: no PACKET_IGNORE_OUTGOING (%s); "
 			"outgoing frames are skipped by packet type\n", ifname,
 			strerror(errno));
+	/* Straight to the driver: a veth has no qdisc to queue in anyway. */
+	(void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
@@ -650,14 +655,46 @@ static uint64_t tb_departure(struct impair_dir *d, uint64_t now, uint32_t len)
 	return t;
 }
 
-static void frame_send(struct impair_dir *d, const uint8_t *f, uint32_t len)
+/* Send the frames of the TX batch in order, one sendmmsg when all goes
+ * well; a frame the kernel refuses is counted and skipped. */
+static void tx_flush(struct impair_dir *d)
 {
-	if (send(d->tx_fd, f, len, 0) < 0) {
-		d->st.tx_errors++;
-		return;
+	struct mmsghdr msgs[TX_BATCH];
+	struct iovec iov[TX_BATCH];
+	uint32_t i, done = 0;
+
+	for (i = 0; i < d->ntx; i++) {
+		iov[i].iov_base = slot_data(d, d->txq[i]);
+		iov[i].iov_len = d->slots[d->txq[i]].len;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	d->st.forwarded++;
-	d->st.forwarded_bytes += len;
+	while (done < d->ntx) {
+		int n = sendmmsg(d->tx_fd, msgs + done, d->ntx - done, 0);
+
+		if (n <= 0) {
+			d->st.tx_errors++;
+			done++;
+			continue;
+		}
+		for (i = done; i < done + (uint32_t)n; i++) {
+			d->st.forwarded++;
+			d->st.forwarded_bytes += iov[i].iov_len;
+		}
+		done += (uint32_t)n;
+	}
+	for (i = 0; i < d->ntx; i++)
+		slot_put(d, d->txq[i]);
+	d->ntx = 0;
+}
+
+/* Queue slot S for sending (its slot is freed by tx_flush). */
+static void send_slot(struct impair_dir *d, uint32_t s)
+{
+	d->txq[d->ntx++] = s;
+	if (d->ntx == TX_BATCH)
+		tx_flush(d);
 }
 
 /* The random draws of one impaired frame, always all of them (for every
@@ -707,8 +744,8 @@ static void ingress(struct bridge *br, struct impair_dir *d, uint32_t s,
 
 	if (!frame_impaired(f, len, br->tcp_only)) {
 		d->st.passed++;
-		frame_send(d, f, len);
-		slot_put(d, s);
+		d->slots[s].len = len;
+		send_slot(d, s);
 		return;
 	}
 	d->st.impaired++;
@@ -794,12 +831,6 @@ static void dir_rx(struct bridge *br, struct impair_dir *d)
 	}
 	for (i = k - 1; i >= n; i--)
 		slot_put(d, idx[i]);
-}
-
-static void send_slot(struct impair_dir *d, uint32_t s)
-{
-	frame_send(d, slot_data(d, s), d->slots[s].len);
-	slot_put(d, s);
 }
 
 /* Send everything due at NOW. A frame chosen by --reorder goes to the hold
@@ -991,13 +1022,17 @@ static int run(struct bridge *br)
 					print_stats(br);
 					continue;
 				}
+				for (i = 0; i < NDIRS; i++)
+					tx_flush(&br->d[i]);
 				return 0;
 			}
 			dir_rx(br, &br->d[evs[i].data.u32]);
 		}
 		now = mono_ns();
-		for (i = 0; i < NDIRS; i++)
+		for (i = 0; i < NDIRS; i++) {
 			dir_release(&br->d[i], now);
+			tx_flush(&br->d[i]);
+		}
 	}
 }
 

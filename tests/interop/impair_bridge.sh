@@ -165,10 +165,12 @@ dpt_log "(d) bridge ab reordered $(dpt_impair_stat ab reordered); receiver TcpEx
 # replay SEED: one run; its deterministic counters in REPLAY.
 replay() {
 	local d f
-	dpt_impair_start --loss 0.1 --dup 0.1 --corrupt 0.05 --reorder 0.2 --seed "$1"
-	# ping's raw socket also sees the corrupted replies that the kernel's
-	# ICMP drops: it warns about their garbage timestamps on stderr.
-	dpt_impair_dp ping -q -i 0.002 -c 500 -W 1 "$PEER_IP" 2>/dev/null | tail -n 2 || true
+	# Corrupted requests only: ping's raw socket would see corrupted replies
+	# (the kernel's ICMP drops them after raw delivery) and linger for twice
+	# the garbage RTT it reads from them.
+	dpt_impair_start --loss 0.1 --dup 0.1 --reorder 0.2 --dir ab --corrupt 0.05 \
+		--seed "$1"
+	dpt_impair_dp ping -q -i 0.002 -c 500 -W 1 "$PEER_IP" | tail -n 2 || true
 	dpt_impair_stop
 	REPLAY=
 	for d in ab ba; do
