@@ -45,8 +45,10 @@ expect_bad "-b IFACE" -a x0 --loss 0.1
 expect_bad "same interface" -a x0 -b x0
 expect_bad "unexpected argument" "${I[@]}" extra
 
-out=$("$BIN" --help) && grep -q -- '--reorder-gap' <<<"$out" ||
-	{ echo "FAIL: --help" >&2; fails=$((fails + 1)); }
+if ! out=$("$BIN" --help) || ! grep -q -- '--reorder-gap' <<<"$out"; then
+	echo "FAIL: --help" >&2
+	fails=$((fails + 1))
+fi
 
 # Valid options reach the socket stage: a missing interface is a runtime
 # error (exit 1), never a usage error.

@@ -11,7 +11,8 @@
 #  (e) the same seed twice: identical counters (a replayable run);
 #  (f) --corrupt 1.0 on ab: no ping is answered, the peer kernel counted
 #      checksum errors;
-#  (g) --rate-mbit: a transfer takes at least its size over the rate.
+#  (g) --rate-mbit: a transfer takes at least its size over the rate;
+#  (h) --tcp-only --loss 1.0: pings pass untouched, every SYN is dropped.
 # No upper bound on any time is asserted.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -209,3 +210,27 @@ bound=$(awk 'BEGIN { printf "%.3f", ((2 * 1048576) - 16384) * 8 / 20e6 }')
 dpt_log "(g) 2 MiB at 20 Mbit/s took $XFER_SECONDS s (lower bound $bound s)"
 awk -v t="$XFER_SECONDS" -v b="$bound" 'BEGIN { exit !(t >= b) }' ||
 	dpt_fail "(g) 2 MiB crossed a 20 Mbit/s bridge in $XFER_SECONDS s < $bound s"
+
+# ---- (h) --tcp-only: ICMP passes unimpaired, TCP is lost ----
+dpt_impair_start --dir ab --tcp-only --loss 1.0 --seed 10
+out=$(dpt_impair_dp ping -i 0.05 -c 5 -W 2 "$PEER_IP") || true
+read -r tx rx _ <<<"$(ping_stat "$out")"
+# No listener at the peer: a SYN that got through would be refused (RST);
+# one that is dropped leaves connect() waiting until its timeout.
+syn=$(dpt_impair_dp "$DPT_PY" -c '
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 9), timeout=1.5)
+    print("connected")
+except socket.timeout:
+    print("timeout")
+except ConnectionRefusedError:
+    print("refused")' "$PEER_IP")
+dpt_impair_stop
+dpt_log "(h) ping $rx/$tx answered; TCP connect: $syn; bridge ab passed $(dpt_impair_stat ab passed) impaired $(dpt_impair_stat ab impaired) lost $(dpt_impair_stat ab lost)"
+((tx == 5 && rx == 5)) || dpt_fail "(h) pings were impaired under --tcp-only"
+[[ $syn == timeout ]] || dpt_fail "(h) TCP connect: $syn (expected every SYN dropped)"
+(($(dpt_impair_stat ab passed) >= 5)) || dpt_fail "(h) the pings were not passed through"
+(($(dpt_impair_stat ab lost) >= 1)) || dpt_fail "(h) no SYN counted lost"
+[[ $(dpt_impair_stat ab lost) == "$(dpt_impair_stat ab impaired)" ]] ||
+	dpt_fail "(h) frames other than the SYNs were impaired"

@@ -100,7 +100,8 @@ _dpt_impair_net() {
 		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.forwarding=0
 		ip -n "$ns" link set lo up
 	done
-	DPT_LINKS=1   # lib.sh's count: dpt_net_up must not add namespaces again
+	# shellcheck disable=SC2034 # lib.sh's count (dpt_net_up, dpt_start_app)
+	DPT_LINKS=1
 	# Each pair is created in one namespace with its peer end straight in
 	# the other: nothing ever appears in the root namespace.
 	ip -n "$NS_DP" link add "$VETH_DP" mtu "$mtu" type veth \
