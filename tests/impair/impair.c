@@ -204,8 +204,9 @@ static void usage(FILE *f)
 "  --limit N           frames queued per direction (default %d); beyond: dropped\n"
 "Global: --seed S (default random; always printed), --tcp-only (impair only\n"
 "IPv4/TCP; by default everything but ARP is impaired), --stats-json FILE\n"
-"(written at exit). SIGTERM/SIGINT: print counters, write FILE, exit 0;\n"
-"SIGUSR1: print counters.\n", DEFAULT_LIMIT);
+"(written at exit). SIGTERM/SIGINT (also sent when the parent process\n"
+"exits): print counters, write FILE, exit 0; SIGUSR1: print counters.\n",
+		DEFAULT_LIMIT);
 }
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
@@ -811,6 +812,12 @@ static void dir_rx(struct bridge *br, struct impair_dir *d)
 	}
 	n = recvmmsg(d->rx_fd, msgs, (unsigned)k, MSG_DONTWAIT, NULL);
 	if (n < 0) {
+		if (errno == ENETDOWN || errno == ENODEV || errno == ENXIO) {
+			/* The namespace or link was deleted under us. */
+			fprintf(stderr, PROG ": %s: interface gone (%s), exiting\n",
+				dir_names[d->dir], strerror(errno));
+			exit(1);
+		}
 		if (errno != EAGAIN && errno != EINTR)
 			d->st.rx_errors++;
 		n = 0;
@@ -1060,6 +1067,12 @@ int main(int argc, char **argv)
 	}
 	/* Release times are honoured to the microsecond, not to 50 us. */
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	/* A test killed with SIGKILL runs no trap: do not outlive it (and keep
+	 * its namespace alive) — SIGTERM when the parent exits. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) == 0 && getppid() == 1) {
+		fprintf(stderr, PROG ": parent exited during start-up\n");
+		return 1;
+	}
 	print_cfg(&br);
 
 	rc = run(&br);
