@@ -102,7 +102,7 @@ void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
 	set_peer_mss(eng, c, seg);
-	c->rcv_mss = RTE_MIN((uint32_t)TCP_DEFAULT_MSS, c->snd_mss);
+	c->rcv_mss = RTE_MIN((uint32_t)TCP_DEFAULT_MSS, (uint32_t)eng->our_mss);
 }
 
 /* RFC 5961 §7: at most TCP_CHALLENGE_ACK_PER_S challenge ACKs a second
@@ -543,11 +543,11 @@ static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
 	 * late, and at once when more than one full-sized segment of data is
 	 * unacknowledged (so at the latest on the second one), or with the
 	 * FIN. "Full-sized" is the largest segment seen, at least 536 bytes
-	 * and at most our MSS, as Linux estimates it (tcp_measure_rcv_mss):
-	 * a peer sending small messages is ACKed every few of them, not only
-	 * after 2 * MSS. */
+	 * and at most the MSS we announced, as Linux estimates it
+	 * (tcp_measure_rcv_mss): a peer sending small messages is ACKed every
+	 * few of them, not only after 2 * MSS. */
 	if (seg->len > c->rcv_mss)
-		c->rcv_mss = RTE_MIN(seg->len, c->snd_mss);
+		c->rcv_mss = RTE_MIN(seg->len, (uint32_t)eng->our_mss);
 	if (c->rcv_nxt - c->rcv_wup > c->rcv_mss ||
 	    eng->cfg.delack_ms == 0 || (seg->flags & TH_FIN)) {
 		c->flags |= TF_ACK_NOW;
@@ -636,6 +636,7 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 	if (!(seg->flags & TH_SYN))
 		return;
 	tcp_conn_init_from_syn(eng, c, seg);
+	tcp_peer_heard(eng, c);
 	if (has_ack) {
 		uint32_t rtt_us;
 
