@@ -1,8 +1,11 @@
 /* tcp_output.c — what to send: SYN/SYN-ACK, data within the peer's window
- * and cwnd, FIN after the data, pure ACKs (at most one per connection per
+ * and cwnd (sender SWS avoidance and Nagle decide when a short segment
+ * may go), FIN after the data, the window we offer (receiver SWS
+ * avoidance), pure ACKs (at most one per connection per
  * batch, sent when the batch ends — the only exception being the
  * duplicate ACK owed at once to each out-of-order segment, RFC 5681 §4.2),
- * RSTs, retransmission on timeout (RFC 6298) and zero-window probes.
+ * RSTs, retransmission on timeout (RFC 6298), zero-window and keepalive
+ * probes.
  * Builds IPv4+TCP packets and hands a batch's packets to the transmit
  * function in one call at its end (earlier only past TCP_TXQ_MAX). */
 #include <errno.h>
