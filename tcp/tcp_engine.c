@@ -60,6 +60,10 @@ void tcp_config_defaults(struct tcp_config *cfg)
 		.data_retries = 15,
 		.fin_wait2_ms = 60000,
 		.delack_ms = 40,
+		.nodelay = 0,
+		.keepalive_idle_s = 7200,
+		.keepalive_intvl_s = 75,
+		.keepalive_cnt = 9,
 		.tick_us = 1000,
 		.syncookies = 1,
 		.max_time_wait = 262144,
@@ -213,6 +217,15 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 	c->t_rexmit.kind = TCP_T_REXMIT;
 	c->t_delack.kind = TCP_T_DELACK;
 	c->t_linger.kind = TCP_T_LINGER;
+	c->t_keep.kind = TCP_T_KEEP;
+	if (eng->cfg.nodelay)
+		c->flags |= TF_NODELAY;
+	c->ka_idle_s = (uint16_t)RTE_MIN(RTE_MAX(eng->cfg.keepalive_idle_s, 1u),
+					 32767u);
+	c->ka_intvl_s = (uint16_t)RTE_MIN(RTE_MAX(eng->cfg.keepalive_intvl_s, 1u),
+					  32767u);
+	c->ka_cnt = (uint8_t)RTE_MIN(RTE_MAX(eng->cfg.keepalive_cnt, 1u), 127u);
+	c->last_rx_us = eng->now_us;
 	c->snd_buf = eng->cfg.snd_buf_bytes;
 	c->rcv_buf = eng->cfg.rcv_buf_bytes;
 	c->snd_mss = TCP_DEFAULT_MSS;
@@ -255,6 +268,7 @@ static void conn_unlink(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
 	tcp_timer_stop(&eng->wheel, &c->t_linger);
 	tcp_timer_stop(&eng->wheel, &c->t_tlp);
+	tcp_timer_stop(&eng->wheel, &c->t_keep);
 	tcp_listen_detach(eng, c);
 	tcp_mq_free(&c->sndq);
 	tcp_mq_free(&c->rcvq);
@@ -338,6 +352,7 @@ void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
 	tcp_timer_stop(&eng->wheel, &c->t_tlp);
+	tcp_timer_stop(&eng->wheel, &c->t_keep);
 	tcp_timer_arm(&eng->wheel, &c->t_linger, tcp_us_to_tick(eng,
 		eng->now_us) + tcp_ms_to_tick(eng, 2ull * eng->cfg.msl_ms));
 	tcp_mq_free(&c->sndq);
@@ -379,6 +394,7 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 		if (c->state == DPT_TIME_WAIT) {
 			close_pending_fire(eng, c);
 		} else if (c->flags & TF_DELACK) {
+			eng->stats.delack_sent++;
 			c->flags |= TF_ACK_NOW;
 			tcp_output_mark(eng, c);
 		}
@@ -391,7 +407,10 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 				tcp_event(eng, c, DPT_EV_CLOSED, 0);
 			tcp_conn_release(eng, c);
 		} else {
-			/* FIN_WAIT_2 timeout: the peer never sent its FIN. */
+			/* FIN_WAIT_2 timeout: the peer never sent its FIN.
+			 * Armed only after dpt_close() (not after a mere
+			 * dpt_shutdown(): Linux times out orphans only). */
+			eng->stats.fin_wait2_timeouts++;
 			tcp_send_rst_conn(eng, c);
 			tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
 		}
@@ -401,6 +420,10 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 		break;
 	case TCP_T_TW:
 		tcp_tw_expire(eng, container_of(t, struct tcp_tw, timer));
+		break;
+	case TCP_T_KEEP:
+		tcp_keepalive_timeout(eng, container_of(t, struct tcp_conn,
+							t_keep));
 		break;
 	}
 }

@@ -37,6 +37,10 @@ struct tcp_config {
 	uint32_t data_retries;     /* data retransmissions before abort */
 	uint32_t fin_wait2_ms;     /* FIN_WAIT_2 timeout after close() (0 = none) */
 	uint32_t delack_ms;        /* delayed ACK timeout (0 = ACK at once) */
+	uint32_t nodelay;          /* 1: connections start with DPT_OPT_NODELAY (no Nagle) */
+	uint32_t keepalive_idle_s; /* keepalive defaults (RFC 1122 §4.2.3.6), */
+	uint32_t keepalive_intvl_s; /* for connections that enable it with */
+	uint32_t keepalive_cnt;    /* DPT_OPT_KEEPALIVE (Linux: 7200, 75, 9) */
 	uint32_t tick_us;          /* timer wheel tick */
 	uint32_t syncookies;       /* 0 off, 1 when the SYN queue is full, 2 always */
 	uint32_t max_time_wait;    /* TIME_WAIT records per engine (default 262144) */

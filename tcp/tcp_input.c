@@ -96,11 +96,13 @@ void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
+	c->rcv_wup = c->rcv_nxt;
 	c->snd_wnd = seg->wnd;
 	c->max_snd_wnd = seg->wnd;
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
 	set_peer_mss(eng, c, seg);
+	c->rcv_mss = RTE_MIN((uint32_t)TCP_DEFAULT_MSS, (uint32_t)eng->our_mss);
 }
 
 /* RFC 5961 §7: at most TCP_CHALLENGE_ACK_PER_S challenge ACKs a second
@@ -369,8 +371,6 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 		c->snd_wl1 = seg->seq;
 		c->snd_wl2 = seg->ack;
 	}
-	if ((c->flags & TF_PERSIST) && seg->ack == c->snd_una)
-		c->retries = 0;              /* the peer answers our probes */
 
 	switch (c->state) {
 	case DPT_FIN_WAIT_1:
@@ -539,9 +539,17 @@ static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
 		fin_joined = ooo_drain(eng, c);
 		c->flags |= TF_ACK_NOW;
 	}
-	/* RFC 5681 §4.2: ACK at least every second full segment. */
-	if (++c->unacked_segs >= 2 || eng->cfg.delack_ms == 0 ||
-	    (seg->flags & TH_FIN)) {
+	/* Delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2): at most delack_ms
+	 * late, and at once when more than one full-sized segment of data is
+	 * unacknowledged (so at the latest on the second one), or with the
+	 * FIN. "Full-sized" is the largest segment seen, at least 536 bytes
+	 * and at most the MSS we announced, as Linux estimates it
+	 * (tcp_measure_rcv_mss): a peer sending small messages is ACKed every
+	 * few of them, not only after 2 * MSS. */
+	if (seg->len > c->rcv_mss)
+		c->rcv_mss = RTE_MIN(seg->len, (uint32_t)eng->our_mss);
+	if (c->rcv_nxt - c->rcv_wup > c->rcv_mss ||
+	    eng->cfg.delack_ms == 0 || (seg->flags & TH_FIN)) {
 		c->flags |= TF_ACK_NOW;
 	} else if (!(c->flags & TF_DELACK)) {
 		c->flags |= TF_DELACK;
@@ -628,6 +636,7 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 	if (!(seg->flags & TH_SYN))
 		return;
 	tcp_conn_init_from_syn(eng, c, seg);
+	tcp_peer_heard(eng, c);
 	if (has_ack) {
 		uint32_t rtt_us;
 
@@ -713,6 +722,7 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 		tcp_send_ack(eng, c);
 		return;
 	}
+	tcp_peer_heard(eng, c);
 	if (seg->flags & TH_RST) {
 		rst_input(eng, c, seg);
 		return;

@@ -85,6 +85,7 @@ enum tcp_timer_kind {
 	TCP_T_LINGER,              /* FIN_WAIT_2 timeout and 2*MSL */
 	TCP_T_TW,                  /* 2*MSL of a compact TIME_WAIT record */
 	TCP_T_TLP,                 /* tail loss probe (RFC 8985 §7) */
+	TCP_T_KEEP,                /* keepalive (RFC 1122 §4.2.3.6) */
 };
 
 /* conn->flags */
@@ -109,6 +110,8 @@ enum tcp_timer_kind {
 #define TF_TLP_OUT      (1u << 19) /* a tail loss probe is unacknowledged */
 #define TF_TLP_RXT      (1u << 20) /* ... and it was a retransmission */
 #define TF_RTO_RECOVER  (1u << 21) /* RTO'd: no fast retransmit below recover */
+#define TF_NODELAY      (1u << 22) /* DPT_OPT_NODELAY: no Nagle */
+#define TF_KEEPALIVE    (1u << 23) /* DPT_OPT_KEEPALIVE */
 
 struct tcp_listener;
 
@@ -131,7 +134,10 @@ struct tcp_conn {
 	uint32_t cwnd, ssthresh;   /* RFC 5681; grown and cut by cc_ops */
 	/* Receive sequence space. */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */
-	uint16_t unacked_segs;
+	uint32_t rcv_wup;          /* rcv_nxt in our last ACK (delayed ACK) */
+	uint32_t rcv_mss;          /* the peer's full-sized segment, estimated */
+	uint32_t snd_sml;          /* end of the last sub-MSS segment sent
+				    * (Nagle, RFC 9293 Appendix A.3) */
 
 	/* RFC 6298. */
 	uint32_t srtt_us, rttvar_us, rto_us;
@@ -147,7 +153,14 @@ struct tcp_conn {
 	uint16_t ooo_segs;
 	uint32_t snd_buf, rcv_buf;
 
-	struct tcp_timer t_rexmit, t_delack, t_linger;
+	struct tcp_timer t_rexmit, t_delack, t_linger, t_keep;
+
+	/* Keepalive (RFC 1122 §4.2.3.6): per connection, from the config. */
+	uint64_t last_rx_us;       /* last acceptable segment from the peer */
+	uint16_t ka_idle_s, ka_intvl_s;
+	uint8_t ka_cnt;
+	uint8_t ka_probes;         /* sent since the peer was last heard */
+	uint8_t persist_unanswered; /* zero-window probes with no reply */
 
 	/* Congestion control and loss recovery (tcp_cc.h, tcp_recovery.c). */
 	const struct tcp_cc_ops *cc_ops;
@@ -393,6 +406,21 @@ uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
 uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
 			    uint32_t seq, uint32_t max_len);
 uint32_t tcp_send_new_segment(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_send_keepalive_probe(struct tcp_engine *eng, struct tcp_conn *c);
+
+/* tcp_keepalive.c */
+void tcp_keepalive_reset(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_keepalive_timeout(struct tcp_engine *eng, struct tcp_conn *c);
+
+/* The peer was heard from (an acceptable segment): keepalive's idle time
+ * starts again (its timer is moved lazily, see tcp_keepalive.c) and the
+ * probes so far count as answered. */
+static inline void tcp_peer_heard(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	c->last_rx_us = eng->now_us;
+	c->ka_probes = 0;
+	c->persist_unanswered = 0;
+}
 
 /* tcp_isn.c */
 uint64_t tcp_siphash(const uint64_t key[2], const uint64_t *m, unsigned int n);

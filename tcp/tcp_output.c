@@ -1,8 +1,11 @@
 /* tcp_output.c — what to send: SYN/SYN-ACK, data within the peer's window
- * and cwnd, FIN after the data, pure ACKs (at most one per connection per
+ * and cwnd (sender SWS avoidance and Nagle decide when a short segment
+ * may go), FIN after the data, the window we offer (receiver SWS
+ * avoidance), pure ACKs (at most one per connection per
  * batch, sent when the batch ends — the only exception being the
  * duplicate ACK owed at once to each out-of-order segment, RFC 5681 §4.2),
- * RSTs, retransmission on timeout (RFC 6298) and zero-window probes.
+ * RSTs, retransmission on timeout (RFC 6298), zero-window and keepalive
+ * probes.
  * Builds IPv4+TCP packets and hands a batch's packets to the transmit
  * function in one call at its end (earlier only past TCP_TXQ_MAX). */
 #include <errno.h>
@@ -77,15 +80,23 @@ static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
 	}
 }
 
+/* The window we offer. Receiver SWS avoidance (RFC 9293 §3.8.6.2.2,
+ * RFC 1122 §4.2.3.3): the right edge RCV.NXT + RCV.WND moves only when it
+ * can move by at least min(rcv_buf / 2, MSS), so a slow reader never
+ * invites tiny segments; and it never moves back (§3.8.6: a window
+ * offered is not shrunk). Every segment we send carries this. */
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
 	uint32_t used = c->rcvq.bytes + c->ooo_bytes;
 	uint32_t free_bytes = c->rcv_buf > used ? c->rcv_buf - used : 0;
 	uint32_t promised = seq_gt(c->rcv_adv, c->rcv_nxt) ?
 			    c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t wnd = promised;
 
-	/* Never shrink a window already offered (RFC 9293 §3.8.6). */
-	return RTE_MIN(RTE_MAX(free_bytes, promised), TCP_MAX_WIN);
+	if (free_bytes > promised &&
+	    free_bytes - promised >= RTE_MIN(c->rcv_buf / 2, c->snd_mss))
+		wnd = free_bytes;
+	return RTE_MIN(wnd, TCP_MAX_WIN);
 }
 
 struct seg_spec {
@@ -181,8 +192,8 @@ static int conn_emit(struct tcp_engine *eng, struct tcp_conn *c,
 	if (emit(eng, &c->tuple, s) < 0)
 		return -ENOBUFS;
 	c->rcv_adv = c->rcv_nxt + wnd;
+	c->rcv_wup = c->rcv_nxt;
 	c->flags &= ~(TF_ACK_NOW | TF_DELACK);
-	c->unacked_segs = 0;
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
 	return 0;
 }
@@ -227,6 +238,19 @@ static bool send_syn(struct tcp_engine *eng, struct tcp_conn *c)
 	return true;
 }
 
+/* Nagle's algorithm (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4) in Minshall's
+ * form (RFC 9293 Appendix A.3, as Linux): new data that makes a segment
+ * shorter than the MSS waits while an earlier short segment is not yet
+ * acknowledged — one small segment in flight at a time. Full segments
+ * never wait, so the tail of a large write goes with it; retransmissions
+ * and a segment carrying our FIN are never held; DPT_OPT_NODELAY turns
+ * it off. */
+static bool nagle_holds(const struct tcp_conn *c, uint32_t seq)
+{
+	return !(c->flags & TF_NODELAY) && seq_geq(seq, c->snd_max) &&
+	       seq_gt(c->snd_sml, c->snd_una);
+}
+
 /* Sends data and FIN from snd_nxt up to wnd_end, at most max_segs
  * segments; returns the sequence space sent. */
 static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
@@ -253,6 +277,10 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 		    len < c->max_snd_wnd / 2 && c->snd_max != c->snd_una)
 			break;
 		fin = (c->flags & TF_FIN_QUEUED) && seq + len == data_end;
+		if (len > 0 && len < c->snd_mss && !fin && nagle_holds(c, seq)) {
+			eng->stats.nagle_delayed++;
+			break;
+		}
 		if (len == 0 && !fin)
 			break;
 		s.len = len;
@@ -267,6 +295,9 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 				c->flags &= ~TF_RTT_TIMING;
 		}
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
+		if (len > 0 && len < c->snd_mss &&
+		    seq_geq(seq + len, c->snd_sml))
+			c->snd_sml = seq + len;
 		if (fin)
 			c->flags |= TF_FIN_SENT;
 		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
@@ -444,16 +475,40 @@ void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c)
 		eng->stats.tx_rst++;
 }
 
+/* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: a zero-window probe, the first
+ * one RTO after the window closed, then at exponentially growing
+ * intervals (the backed-off RTO, at most rto_max_ms). The probe is an old
+ * sequence number with no data, so it never goes beyond the window and
+ * draws an ACK with the current window. A peer that answers keeps the
+ * connection for ever; data_retries probes in a row with no answer at all
+ * abort it (as Linux's tcp_retries2 does). */
 static void persist_probe(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	/* An old sequence number draws an ACK with the current window. */
 	struct seg_spec s = { .seq = c->snd_una - 1 };
 
+	if (c->persist_unanswered >= eng->cfg.data_retries) {
+		eng->stats.persist_timeouts++;
+		eng->stats.conn_timeout++;
+		tcp_send_rst_conn(eng, c);
+		tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
+		return;
+	}
 	conn_emit(eng, c, &s);
+	eng->stats.persist_probes++;
+	c->persist_unanswered++;
 	if (c->retries < 30)
 		c->retries++;
 	c->flags |= TF_PERSIST;
 	tcp_arm_rexmit(eng, c);
+}
+
+/* RFC 1122 §4.2.3.6: a keepalive probe is <SEQ=SND.NXT-1> with no data,
+ * which the peer must answer with an ACK. */
+void tcp_send_keepalive_probe(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct seg_spec s = { .seq = c->snd_max - 1 };
+
+	conn_emit(eng, c, &s);
 }
 
 /* RFC 6298 §5: on expiry retransmit the earliest unacknowledged segment,

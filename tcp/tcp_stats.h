@@ -31,6 +31,14 @@
 	X(tx_rst)             /* RSTs sent */                                  \
 	X(tx_challenge_ack)   /* challenge ACKs sent (RFC 5961) */             \
 	X(challenge_ack_limited) /* challenge ACK suppressed (RFC 5961 §7) */  \
+	X(nagle_delayed)      /* a small segment held back by Nagle */         \
+	X(delack_sent)        /* ACKs sent by the delayed-ACK timer */         \
+	X(win_updates)        /* window updates sent after the app read */     \
+	X(persist_probes)     /* zero-window probes sent */                    \
+	X(persist_timeouts)   /* aborted: zero-window probes unanswered */     \
+	X(keepalive_probes)   /* keepalive probes sent */                      \
+	X(keepalive_timeouts) /* aborted: keepalive probes unanswered */       \
+	X(fin_wait2_timeouts) /* closed: peer sent no FIN in fin_wait2_ms */   \
 	X(tx_nombuf)          /* drop: mbuf pool empty when transmitting */    \
 	X(tx_drop)            /* drop: transmit function refused */            \
 	X(retransmits)        /* segments retransmitted (RTO, fast, SACK, TLP) */ \

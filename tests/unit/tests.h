@@ -120,7 +120,18 @@
 	X(test_bulk16_delay_cubic) \
 	X(test_bulk16_delay_newreno) \
 	X(test_bulk16_mixed_cubic) \
-	X(test_bulk16_mixed_newreno)
+	X(test_bulk16_mixed_newreno) \
+	/* ACK/send policy and timers (issue 6): t_policy.c */ \
+	X(test_nagle_holds_small_segment_until_acked) \
+	X(test_nodelay_sends_small_segments_at_once) \
+	X(test_config_timer_defaults) \
+	X(test_ack_at_once_for_gap_and_window_open) \
+	X(test_receiver_sws_window_opens_in_mss_steps) \
+	X(test_persist_intervals_double_and_transfer_resumes) \
+	X(test_persist_gives_up_when_probes_unanswered) \
+	X(test_keepalive_detects_silent_peer) \
+	X(test_keepalive_reset_by_traffic) \
+	X(test_fin_wait_2_after_shutdown_not_timed_out)
 
 #define UNIT_TEST_DECL(n) void n(void);
 UNIT_TESTS(UNIT_TEST_DECL)
