@@ -58,7 +58,7 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(net, gateway, DP_KEY_IPV4, 0, 0),
 	DP_KEY(tcp, msl_ms, DP_KEY_U32, 1, 3600000),
 	DP_KEY(tcp, snd_buf_bytes, DP_KEY_U32, 1024, 1U << 30),
-	DP_KEY(tcp, rcv_buf_bytes, DP_KEY_U32, 1024, 65535),
+	DP_KEY(tcp, rcv_buf_bytes, DP_KEY_U32, 1024, 64U << 20),
 	DP_KEY(tcp, backlog, DP_KEY_U32, 1, 65535),
 	DP_KEY(tcp, syn_backlog, DP_KEY_U32, 1, 1U << 20),
 	DP_KEY(tcp, max_conns, DP_KEY_U32, 1, 1U << 24),
@@ -81,6 +81,9 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(tcp, ephemeral_port_hi, DP_KEY_U32, 1024, 65535),
 	DP_KEY_WORDS(tcp, cc, dp_cc_names),
 	DP_KEY(tcp, tlp, DP_KEY_U32, 0, 1),
+	DP_KEY(tcp, window_scaling, DP_KEY_U32, 0, 1),
+	DP_KEY(tcp, timestamps, DP_KEY_U32, 0, 1),
+	DP_KEY(tcp, sack, DP_KEY_U32, 0, 1),
 };
 
 static const char *const dp_sections[] = { "dataplane", "port", "net", "tcp" };

@@ -48,7 +48,7 @@ void tcp_config_defaults(struct tcp_config *cfg)
 	*cfg = (struct tcp_config){
 		.msl_ms = 30000,
 		.snd_buf_bytes = 262144,
-		.rcv_buf_bytes = 65535,
+		.rcv_buf_bytes = 262144,
 		.backlog = 128,
 		.syn_backlog = 256,
 		.max_conns = 65536,
@@ -71,6 +71,9 @@ void tcp_config_defaults(struct tcp_config *cfg)
 		.ephemeral_port_hi = 60999,
 		.cc = TCP_CC_CUBIC,
 		.tlp = 1,
+		.window_scaling = 1,
+		.timestamps = 1,
+		.sack = 1,
 	};
 }
 
@@ -122,8 +125,9 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 	eng->id = p->engine_id;
 	eng->owned = p->owned;
 	eng->owned_ctx = p->owned_ctx;
-	if (eng->cfg.rcv_buf_bytes > TCP_MAX_WIN)
-		eng->cfg.rcv_buf_bytes = TCP_MAX_WIN;
+	/* RFC 7323 §2.3: the largest window a shift of 14 can offer. */
+	if (eng->cfg.rcv_buf_bytes > (TCP_MAX_WIN << TCP_MAX_WSCALE))
+		eng->cfg.rcv_buf_bytes = TCP_MAX_WIN << TCP_MAX_WSCALE;
 	eng->local_ip = rte_cpu_to_be_32(p->local_ip);
 	eng->our_mss = p->mtu - 40;
 	eng->pool = p->pool;
@@ -230,6 +234,8 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 	c->rcv_buf = eng->cfg.rcv_buf_bytes;
 	c->snd_mss = TCP_DEFAULT_MSS;
 	c->rto_us = eng->cfg.rto_init_ms * 1000;
+	c->rcv_wscale = tcp_wscale_for(c->rcv_buf);
+	c->ts_offset = tcp_ts_offset(eng, t->lip, t->rip);
 	tcp_conn_set_iss(c, tcp_isn(eng, t));
 	tcp_recovery_init(eng, c);
 	if (tcp_table_set(eng, &c->tuple, c) < 0) {
@@ -440,8 +446,10 @@ void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us)
 		eng->clock_origin = now_us;
 	}
 	now_us -= eng->clock_origin;
-	if ((int64_t)(now_us - eng->now_us) > 0)
+	if ((int64_t)(now_us - eng->now_us) > 0) {
 		eng->now_us = now_us;
+		eng->now_ms = now_us / 1000;
+	}
 }
 
 /* End of a batch: send what is owed, then free what was released. */

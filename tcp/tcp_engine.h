@@ -25,7 +25,7 @@ enum tcp_cc_algo {
 struct tcp_config {
 	uint32_t msl_ms;           /* TIME_WAIT lasts 2*msl_ms (default 30000) */
 	uint32_t snd_buf_bytes;    /* per-connection send buffer (default 262144) */
-	uint32_t rcv_buf_bytes;    /* per-connection receive buffer (max 65535 until window scaling) */
+	uint32_t rcv_buf_bytes;    /* per-connection receive buffer (default 262144; window scaling past 65535) */
 	uint32_t backlog;          /* default accept queue bound per listener */
 	uint32_t syn_backlog;      /* SYN_RECEIVED connections per listener */
 	uint32_t max_conns;        /* connections per engine, all states (TIME_WAIT records: max_time_wait) */
@@ -48,6 +48,9 @@ struct tcp_config {
 	uint32_t ephemeral_port_hi; /* (default 32768..60999, as Linux) */
 	uint32_t cc;               /* enum tcp_cc_algo (default TCP_CC_CUBIC) */
 	uint32_t tlp;              /* tail loss probes, RFC 8985 §7 (default 1) */
+	uint32_t window_scaling;   /* RFC 7323 §2 window scale option (default 1) */
+	uint32_t timestamps;       /* RFC 7323 §3 timestamps and PAWS (default 1) */
+	uint32_t sack;             /* RFC 2018 SACK-permitted, SACK blocks (default 1) */
 };
 
 /* Fills in the defaults documented in config/dptcp.ini. */

@@ -63,7 +63,18 @@
 	X(conn_limit)         /* refused: max_conns reached */                 \
 	X(tw_expired)         /* TIME_WAIT ended after 2*MSL */                \
 	X(tw_overflow)        /* closed without TIME_WAIT: max_time_wait */    \
-	X(state_changes)      /* tcp_set_state() calls */
+	X(state_changes)      /* tcp_set_state() calls */                      \
+	X(rx_paws_drop)       /* drop: PAWS, TSval older than TS.Recent (ACKed) */ \
+	X(rx_paws_idle)       /* TS.Recent older than 24 days invalidated (RFC 7323 §5.5) */ \
+	X(rx_ts_missing)      /* drop: no TSopt on a timestamped conn (RFC 7323 §3.2) */ \
+	X(rx_wscale_clamped)  /* peer's window shift above 14 taken as 14 */   \
+	X(rtt_ts_samples)     /* RTT samples taken from TSecr (RFC 7323 §4.1) */ \
+	X(rx_sack_blocks)     /* valid SACK blocks received */                 \
+	X(rx_sack_bad)        /* SACK blocks outside SND.UNA..SND.MAX ignored */ \
+	X(tx_sack_blocks)     /* SACK blocks sent */                           \
+	X(tx_dsack)           /* D-SACK blocks sent (RFC 2883) */              \
+	X(syncookies_opts)    /* cookie conns with WS/SACK restored from TSecr */ \
+	X(rx_tw_syn_ts_old)   /* SYN to TIME_WAIT not newer by TS (RFC 6191) */
 
 struct tcp_stats {
 #define TCP_STATS_FIELD(n) uint64_t n;

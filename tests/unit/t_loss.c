@@ -335,7 +335,11 @@ void test_isolated_losses_recovered_without_rto(void)
 		struct drop_nth t = { .from = SIM_A, .nth = 20 };
 		sim_set_filter(s, drop_nth_filter, &t);
 		b->rx_len = 0;
-		one_way(s, a, b, 20 * MSS, 42);
+		/* 20 full segments: timestamps (RFC 7323 §3.2) take 12 bytes
+		 * of each, so the payload MSS is the connection's, not MSS */
+		struct dpt_conn_info in;
+		CHECK(sim_conn_info(a, &in));
+		one_way(s, a, b, 20 * in.mss, 42);
 		CHECK(t.dropped);
 		printf("%s tail loss: retransmits %" PRIu64 " tlp_probes %" PRIu64
 		       " tlp_recoveries %" PRIu64 " rto %" PRIu64 "\n", cc ? "newreno" : "cubic",
