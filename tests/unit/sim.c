@@ -188,6 +188,13 @@ bool sim_parse(const uint8_t *ip, uint32_t len, struct sim_seg *g)
 		case 4:
 			g->sack_ok = true;
 			break;
+		case 5:
+			for (unsigned int i = 0; i < (o[1] - 2u) / 8 && i < 4; i++) {
+				g->sack[i][0] = rd32(o + 2 + 8 * i);
+				g->sack[i][1] = rd32(o + 6 + 8 * i);
+				g->nsack = (uint8_t)(i + 1);
+			}
+			break;
 		case 8:
 			if (o[1] == 10) {
 				g->has_ts = true;
@@ -227,7 +234,7 @@ static const char *node_name(int n)
 void sim_fmt_seg(const struct sim_seg *g, char *buf, size_t n)
 {
 	static const char *verd[] = {"", " [DROPPED]", " [HELD]", " [DUP]"};
-	char fl[64], opt[96] = "";
+	char fl[64], opt[256] = "";
 	int k = 0;
 	if (g->mss >= 0)
 		k += snprintf(opt + k, sizeof(opt) - k, " mss=%d", g->mss);
@@ -237,6 +244,9 @@ void sim_fmt_seg(const struct sim_seg *g, char *buf, size_t n)
 		k += snprintf(opt + k, sizeof(opt) - k, " sackok");
 	if (g->has_ts)
 		k += snprintf(opt + k, sizeof(opt) - k, " ts=%u/%u", g->tsval, g->tsecr);
+	for (unsigned int i = 0; i < g->nsack; i++)
+		k += snprintf(opt + k, sizeof(opt) - k, "%s%u-%u", i ? "," : " sack=",
+			      g->sack[i][0], g->sack[i][1]);
 	snprintf(buf, n,
 		 "#%u t=%" PRIu64 ".%03" PRIu64 "ms %s->%s %u.%u.%u.%u:%u > %u.%u.%u.%u:%u "
 		 "[%s] seq=%u ack=%u win=%u len=%u%s%s%s%s",

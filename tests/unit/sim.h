@@ -46,6 +46,8 @@ struct sim_seg {
 	int wscale;         /* -1: none */
 	bool sack_ok, has_ts;
 	uint32_t tsval, tsecr;
+	uint8_t nsack;      /* SACK blocks (RFC 2018), first 4 */
+	uint32_t sack[4][2];/* [start, end) */
 	bool ip_csum_ok, tcp_csum_ok, well_formed;
 	int from, to;       /* SIM_A / SIM_B / SIM_RAW */
 	uint64_t t_us;      /* virtual time it was sent */

@@ -131,7 +131,24 @@
 	X(test_persist_gives_up_when_probes_unanswered) \
 	X(test_keepalive_detects_silent_peer) \
 	X(test_keepalive_reset_by_traffic) \
-	X(test_fin_wait_2_after_shutdown_not_timed_out)
+	X(test_fin_wait_2_after_shutdown_not_timed_out) \
+	/* options, issue 6: t_opts.c */ \
+	X(test_wscale_negotiated_both_directions) \
+	X(test_options_not_sent_when_peer_syn_lacks_them) \
+	X(test_wscale_off_locally_not_negotiated) \
+	X(test_wscale_peer_window_scaled_and_used) \
+	X(test_scaled_window_right_edge_never_shrinks) \
+	X(test_long_fat_pipe_4MiB_window) \
+	X(test_ts_echoed_and_updated_per_4_3) \
+	X(test_paws_drops_old_ts_and_acks) \
+	X(test_rtt_sample_from_ts_on_retransmit) \
+	X(test_ts_option_bytes_reduce_payload) \
+	X(test_syn_cookie_keeps_wscale_sack_with_ts) \
+	X(test_sack_blocks_most_recent_first_max4) \
+	X(test_sack_blocks_max3_with_timestamps) \
+	X(test_dsack_for_duplicate_segment) \
+	X(test_sack_blocks_received_validated) \
+	X(test_time_wait_ts_kept_and_reuse_by_newer_ts)
 
 #define UNIT_TEST_DECL(n) void n(void);
 UNIT_TESTS(UNIT_TEST_DECL)
