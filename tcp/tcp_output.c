@@ -511,8 +511,9 @@ void tcp_send_ack_tw(struct tcp_engine *eng, const struct tcp_tw *tw)
 	struct tcp_optspec o = { .has_ts = true, .ts_ecr = tw->ts_recent };
 	struct seg_spec s = {
 		.seq = tw->snd_nxt, .ack = tw->rcv_nxt, .flags = TH_ACK,
-		.wnd = (uint16_t)RTE_MIN(tw->rcv_wnd >> tw->rcv_wscale,
-					 TCP_MAX_WIN),
+		/* rounded up: the edge the TCB offered stays (RFC 7323 §2.4) */
+		.wnd = (uint16_t)RTE_MIN((tw->rcv_wnd + (1u << tw->rcv_wscale) - 1)
+					 >> tw->rcv_wscale, TCP_MAX_WIN),
 	};
 
 	if (tw->flags & TW_TS) {
