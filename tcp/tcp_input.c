@@ -347,7 +347,7 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 			      struct tcp_seg *seg)
 {
 	uint32_t prev_una, acked = 0, rtt_us = 0;
-	bool dupack;
+	bool dupack, new_ack;
 
 	if (c->state == DPT_SYN_RECEIVED) {
 		if (!seq_gt(seg->ack, c->snd_una) ||
@@ -372,13 +372,22 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 		tcp_send_ack(eng, c);
 		return SEG_DONE;
 	}
+	/* RFC 9293 §3.10.7.4: SND.WND is updated from a segment newer than
+	 * the one that set it (SND.WL1/WL2) — and, as Linux's
+	 * tcp_may_update_window(), from any ACK of new data: the window is
+	 * used from SND.UNA on, so when a retransmission or reordered data
+	 * (older SEG.SEQ) moves SND.UNA, a window kept from an older segment
+	 * would reach past the right edge the peer offers now (seen against
+	 * Linux with scaled windows: data sent beyond its window, dropped,
+	 * and our ACKs, at SND.NXT, no longer acceptable to it). */
 	dupack = tcp_is_dupack(c, seg);
 	prev_una = c->snd_una;
-	if (seq_gt(seg->ack, c->snd_una))
+	new_ack = seq_gt(seg->ack, c->snd_una);
+	if (new_ack)
 		acked = ack_advance(eng, c, seg, &rtt_us);
 	tcp_recovery_ack(eng, c, seg, prev_una, acked, rtt_us, dupack);
 	if (seq_geq(seg->ack, c->snd_una) &&
-	    (seq_lt(c->snd_wl1, seg->seq) ||
+	    (new_ack || seq_lt(c->snd_wl1, seg->seq) ||
 	     (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
 		if (c->snd_wnd == 0 && seg->wnd > 0)
 			c->retries = 0;

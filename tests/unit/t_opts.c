@@ -748,3 +748,39 @@ void test_time_wait_ts_kept_and_reuse_by_newer_ts(void)
 	CHECK_EQ(3000, p.seg.tsecr);
 	sim_free(s);
 }
+
+/* An ACK of new data updates the send window even when its SEG.SEQ is
+ * older than the segment that set SND.WL1 (a retransmission or reordered
+ * data from the peer), as Linux does: otherwise SND.UNA + the stale window
+ * reaches past the right edge the peer offers now. */
+void test_window_update_from_ack_of_new_data_old_seq(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_pkt p;
+	rp.win = 8760;
+	struct sim_conn *a = raw_established(&s, &rp, 1000, NULL, true);
+	rp.win = 8760;
+	raw_ack(&rp);
+	static uint8_t d[20000];
+	CHECK_EQ((ssize_t)sizeof(d), dpt_send(s->eng[SIM_A], a->c, d, sizeof(d)));
+	sim_run(s);
+	uint32_t una = rp.rcv_nxt, hi = una;
+	while (raw_pop(&rp, &p))
+		hi = p.seg.seq + p.seg.len;
+	CHECK_EQ(una + 8760, hi);
+	/* data beyond a gap (newer SEG.SEQ) sets SND.WL1 */
+	raw_send(&rp, F_ACK, rp.snd_nxt + 100, una, d, 100);
+	sim_raw_clear(s);
+	/* the gap filled (older SEG.SEQ) ACKs 2000 and offers 1000 */
+	rp.win = 1000;
+	raw_send(&rp, F_ACK, rp.snd_nxt, una + 2000, d, 100);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(a, &in));
+	CHECK_EQ(1000, in.snd_wnd);
+	while (raw_pop(&rp, &p))
+		CHECK_MSG(p.seg.len == 0 || seq_leq(p.seg.seq + p.seg.len, una + 3000),
+			  "data up to %u beyond the right edge %u", p.seg.seq + p.seg.len,
+			  una + 3000);
+	sim_free(s);
+}

@@ -148,7 +148,8 @@
 	X(test_sack_blocks_max3_with_timestamps) \
 	X(test_dsack_for_duplicate_segment) \
 	X(test_sack_blocks_received_validated) \
-	X(test_time_wait_ts_kept_and_reuse_by_newer_ts)
+	X(test_time_wait_ts_kept_and_reuse_by_newer_ts) \
+	X(test_window_update_from_ack_of_new_data_old_seq)
 
 #define UNIT_TEST_DECL(n) void n(void);
 UNIT_TESTS(UNIT_TEST_DECL)
