@@ -150,6 +150,7 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		return NULL;
 	}
 	tcp_wheel_init(&eng->wheel, 0);
+	eng->trace = rte_log_can_log(tcp_logtype, RTE_LOG_DEBUG);
 	return eng;
 }
 
@@ -185,7 +186,7 @@ void tcp_set_state(struct tcp_engine *eng, struct tcp_conn *c,
 	eng->state_count[c->state]--;
 	eng->state_count[s]++;
 	eng->stats.state_changes++;
-	TCP_LOG(DEBUG, "%u->%u %s -> %s\n",
+	TCP_TRACE(eng, "%u->%u %s -> %s\n",
 		rte_be_to_cpu_16(c->tuple.lport),
 		rte_be_to_cpu_16(c->tuple.rport),
 		dpt_state_name(c->state), dpt_state_name(s));
@@ -435,9 +436,15 @@ void tcp_engine_leave(struct tcp_engine *eng)
 
 void tcp_engine_poll(struct tcp_engine *eng, uint64_t now_us)
 {
+	uint64_t tick;
+
 	tcp_engine_enter(eng, now_us);
-	tcp_wheel_run(&eng->wheel, tcp_us_to_tick(eng, eng->now_us),
-		      timer_fire, eng);
+	tick = tcp_us_to_tick(eng, eng->now_us);
+	if (unlikely(tick != eng->trace_tick)) {
+		eng->trace_tick = tick;
+		eng->trace = rte_log_can_log(tcp_logtype, RTE_LOG_DEBUG);
+	}
+	tcp_wheel_run(&eng->wheel, tick, timer_fire, eng);
 	tcp_engine_leave(eng);
 }
 

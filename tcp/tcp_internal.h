@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_hash.h>
 #include <rte_ip.h>
 #include <rte_log.h>
@@ -24,6 +25,14 @@
 extern int tcp_logtype;
 #define TCP_LOG(level, ...) \
 	rte_log(RTE_LOG_##level, tcp_logtype, "dptcp: " __VA_ARGS__)
+/* Per-packet tracing at DEBUG (state changes): a test of eng->trace when
+ * it is off, no call and no argument evaluated. eng->trace follows the
+ * log level (--log-level=dptcp.tcp:debug, or rte_log_set_level() at run
+ * time) within a tick: tcp_engine_poll() re-reads it once per tick. */
+#define TCP_TRACE(eng, ...) do { \
+	if (unlikely((eng)->trace)) \
+		TCP_LOG(DEBUG, __VA_ARGS__); \
+} while (0)
 
 #define TCP_BURST_MAX    64
 #define TCP_TXQ_MAX      256       /* a batch's packets per tx call */
@@ -261,6 +270,8 @@ struct tcp_engine {
 	uint32_t ntw;
 	struct tcp_tw *tw_batch;           /* ACK owed or released this batch */
 	unsigned int depth;                /* >0 while inside input/poll */
+	bool trace;                        /* TCP_TRACE() prints */
+	uint64_t trace_tick;               /* tick trace was last read */
 
 	tcp_tx_fn tx;
 	void *tx_ctx;
