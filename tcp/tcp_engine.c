@@ -223,7 +223,10 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 		return NULL;
 	}
 	eng->nconns++;
-	eng->conn_gen++;
+	if (eng->chunk_depth > 0) {
+		tcp_bits_set(eng->new_bits, tcp_tuple_bit(t));
+		eng->new_any = true;
+	}
 	eng->state_count[DPT_CLOSED]++;
 	return c;
 }

@@ -57,6 +57,34 @@ struct tcp_tuple {
 	uint16_t rport;
 } __attribute__((packed));
 
+static inline bool tcp_tuple_eq(const struct tcp_tuple *a,
+				const struct tcp_tuple *b)
+{
+	return a->rip == b->rip && a->rport == b->rport &&
+	       a->lport == b->lport && a->lip == b->lip;
+}
+
+/* One of 256 bits for a tuple (multiplicative hashing of its words): a
+ * burst's Bloom filters of tuples made since its bulk lookup and of the
+ * SYNs waiting in the listener batch. */
+static inline unsigned int tcp_tuple_bit(const struct tcp_tuple *t)
+{
+	uint32_t w = t->lip ^ t->rip ^
+		     ((uint32_t)t->rport << 16 | t->lport);
+
+	return (w * 0x9e3779b1u) >> 24;
+}
+
+static inline void tcp_bits_set(uint64_t bits[4], unsigned int b)
+{
+	bits[b / 64] |= 1ull << (b % 64);
+}
+
+static inline bool tcp_bits_test(const uint64_t bits[4], unsigned int b)
+{
+	return (bits[b / 64] >> (b % 64)) & 1;
+}
+
 struct tcp_listen_key {
 	uint32_t ip;               /* network order, 0 = any */
 	uint16_t port;             /* network order */
@@ -244,7 +272,13 @@ struct tcp_engine {
 	struct rte_hash *conns;            /* tcp_tuple -> tcp_conn or tcp_tw */
 	struct rte_hash *listeners;        /* tcp_listen_key -> tcp_listener */
 	uint32_t nconns;
-	uint64_t conn_gen;                 /* bumped by every alloc */
+	/* Bloom filter (tcp_tuple_bit) of the tuples allocated while an
+	 * input chunk runs (nested ones included): a miss of the chunk's
+	 * bulk lookup looks again only when its bit is set. Cleared when the
+	 * outermost chunk ends. */
+	uint64_t new_bits[4];
+	bool new_any;                      /* a bit of new_bits is set */
+	uint8_t chunk_depth;               /* input chunks running */
 	uint32_t nlisteners;
 	uint32_t state_count[DPT_STATE_COUNT];
 	uint64_t tuples_freed;             /* table entries deleted, ever */
@@ -265,6 +299,7 @@ struct tcp_engine {
 	struct tcp_listener *dead_listeners;
 	struct tcp_syn_req syn_batch[TCP_BURST_MAX]; /* SYNs of this burst */
 	uint16_t nsyn;
+	uint64_t syn_bits[4];              /* their tuples' tcp_tuple_bit() */
 
 	struct rte_mempool *tw_pool;       /* struct tcp_tw */
 	uint32_t ntw;

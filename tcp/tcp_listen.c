@@ -4,6 +4,7 @@
  * cookies: tcp_cookie.c) and a bounded accept queue (ESTABLISHED, not yet
  * handed to the application). */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_malloc.h>
 
@@ -76,6 +77,7 @@ void tcp_listen_syn(struct tcp_engine *eng, struct tcp_listener *l,
 		.has_floor = iss_floor != NULL,
 		.opts = seg->opts,
 	};
+	tcp_bits_set(eng->syn_bits, tcp_tuple_bit(&r->tuple));
 }
 
 bool tcp_listen_batch_has(const struct tcp_engine *eng,
@@ -83,12 +85,11 @@ bool tcp_listen_batch_has(const struct tcp_engine *eng,
 {
 	uint16_t i;
 
-	for (i = 0; i < eng->nsyn; i++) {
-		const struct tcp_tuple *u = &eng->syn_batch[i].tuple;
-		if (u->rip == t->rip && u->rport == t->rport &&
-		    u->lport == t->lport && u->lip == t->lip)
+	if (!tcp_bits_test(eng->syn_bits, tcp_tuple_bit(t)))
+		return false;
+	for (i = 0; i < eng->nsyn; i++)
+		if (tcp_tuple_eq(&eng->syn_batch[i].tuple, t))
 			return true;
-	}
 	return false;
 }
 
@@ -149,7 +150,10 @@ void tcp_listen_flush(struct tcp_engine *eng)
 {
 	uint16_t i, n = eng->nsyn;
 
+	if (n == 0)
+		return;
 	eng->nsyn = 0;
+	memset(eng->syn_bits, 0, sizeof(eng->syn_bits));
 	for (i = 0; i < n; i++)
 		syn_answer(eng, &eng->syn_batch[i]);
 }
