@@ -40,6 +40,7 @@ extern int tcp_logtype;
 #define TCP_MAX_WIN      65535u    /* no window scaling yet */
 #define TCP_CHALLENGE_ACK_PER_S 1000
 #define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
+#define TCP_POOL_CACHE   256u         /* per-lcore LIFO of conn/tw pools */
 
 /* TCP header flags as on the wire. */
 #define TH_FIN 0x01
@@ -320,6 +321,9 @@ struct tcp_engine {
 };
 
 /* tcp_engine.c */
+struct rte_mempool *tcp_obj_pool_create(const char *name, uint32_t n,
+					uint32_t size, int socket,
+					unsigned int flags);
 void tcp_set_state(struct tcp_engine *eng, struct tcp_conn *c,
 		   enum dpt_state s);
 struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
