@@ -50,13 +50,17 @@ extern int tcp_logtype;
 #define TH_ACK 0x10
 #define TH_URG 0x20
 
-/* 4-tuple, network byte order; the connection table's key. */
+/* 4-tuple, network byte order; the connection table's key. 16 bytes, so
+ * that rte_hash compares keys with one vector compare (its 16-byte
+ * special case) instead of memcmp(); pad is always zero (every tuple is
+ * built with a designated initializer). */
 struct tcp_tuple {
 	uint32_t lip;
 	uint32_t rip;
 	uint16_t lport;
 	uint16_t rport;
-} __attribute__((packed));
+	uint32_t pad;
+};
 
 static inline bool tcp_tuple_eq(const struct tcp_tuple *a,
 				const struct tcp_tuple *b)
