@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "tcp_internal.h"
@@ -15,12 +16,16 @@ static struct tcp_listen_key listen_key(uint32_t ip_be, uint16_t port_be)
 	return (struct tcp_listen_key){ .ip = ip_be, .port = port_be };
 }
 
+/* The signature computed inline (one crc32 instruction for the 8-byte
+ * key; the table's hash_func is the same rte_hash_crc), as tcp_table.c
+ * does: a SYN costs two of these lookups (exact address, then any). */
 static struct tcp_listener *lookup(struct tcp_engine *eng,
 				   const struct tcp_listen_key *k)
 {
 	void *data;
 
-	if (rte_hash_lookup_data(eng->listeners, k, &data) < 0)
+	if (rte_hash_lookup_with_hash_data(eng->listeners, k,
+			rte_hash_crc(k, sizeof(*k), 0), &data) < 0)
 		return NULL;
 	return data;
 }
