@@ -79,16 +79,6 @@ uint64_t tcp_clock_us(void)
 	return (uint64_t)((double)rte_get_tsc_cycles() * us_per_cycle);
 }
 
-uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us)
-{
-	return us / eng->cfg.tick_us;
-}
-
-uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms)
-{
-	return (ms * 1000 + eng->cfg.tick_us - 1) / eng->cfg.tick_us;
-}
-
 /* A pool of connection objects or TIME_WAIT records. Its per-lcore cache
  * is a LIFO stack: a freed object is the next one handed out, still in
  * the CPU's cache, where the bare ring would hand out the one freed
@@ -129,6 +119,7 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		return NULL;
 	}
 	eng->cfg = p->cfg;
+	eng->tick_recip = UINT64_MAX / eng->cfg.tick_us;
 	eng->id = p->engine_id;
 	eng->owned = p->owned;
 	eng->owned_ctx = p->owned_ctx;

@@ -267,6 +267,7 @@ struct tcp_engine {
 	uint32_t local_ip;                 /* network order */
 	uint16_t our_mss;
 	uint64_t now_us;                   /* since clock_origin */
+	uint64_t tick_recip;               /* UINT64_MAX / cfg.tick_us */
 	uint64_t clock_origin;             /* caller's time at the first batch */
 	bool clock_started;
 	uint32_t ip_id;
@@ -343,8 +344,38 @@ void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us);
 void tcp_engine_leave(struct tcp_engine *eng);
 /* An application call opens a batch at the engine's current time. */
 static inline void tcp_api_enter(struct tcp_engine *eng) { eng->depth++; }
-uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms);
-uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us);
+
+/* x / tick_us, exactly, without a division (every timer arm and every
+ * poll): q = the high half of x * floor((2^64 - 1) / tick_us) is at most
+ * the quotient and less than 2 below it (the reciprocal errs by less
+ * than 1 + 1/tick_us per 2^64), and the remainder test adds what is
+ * missing. */
+static inline uint64_t tcp_tick_div(const struct tcp_engine *eng, uint64_t x)
+{
+	__extension__ typedef unsigned __int128 u128;
+	uint64_t q = (uint64_t)(((u128)x * eng->tick_recip) >> 64);
+	uint64_t r = x - q * eng->cfg.tick_us;
+
+	while (r >= eng->cfg.tick_us) {
+		q++;
+		r -= eng->cfg.tick_us;
+	}
+	return q;
+}
+
+/* The tick containing time us (rounded down). */
+static inline uint64_t tcp_us_to_tick(const struct tcp_engine *eng,
+				      uint64_t us)
+{
+	return tcp_tick_div(eng, us);
+}
+
+/* A duration in ticks, rounded up: a timer never fires early. */
+static inline uint64_t tcp_ms_to_tick(const struct tcp_engine *eng,
+				      uint64_t ms)
+{
+	return tcp_tick_div(eng, ms * 1000 + eng->cfg.tick_us - 1);
+}
 void tcp_mq_free(struct tcp_mq *q);
 void tcp_ooo_free(struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
