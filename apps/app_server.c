@@ -55,6 +55,7 @@ app_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 		ac->starved = false;
 		w->accepted++;
 		dpt_set_user(c, ac);
+		dpt_setopt(eng, c, DPT_OPT_NODELAY, 1); /* replies go whole, at once */
 		srv->pump(eng, ac);
 		break;
 	case DPT_EV_READABLE:

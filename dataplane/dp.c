@@ -403,11 +403,18 @@ dp_poll_once(struct dp_ctx *ctx, dp_hook_fn hook, void *arg)
 	uint16_t n;
 
 	ctx->now_us = tcp_clock_us();
+	/* Input before timers: after a stall (the core was preempted) the
+	 * ACKs that would stop a retransmission wait in the RX ring, so take
+	 * up to DP_RX_BURSTS_MAX full bursts before the timers run. */
 	if (likely(ctx->rxq != DP_NO_QUEUE)) {
-		n = rte_eth_rx_burst(ctx->port_id, ctx->rxq, pkts,
-				     DP_RX_BURST);
-		if (n > 0)
-			dp_eth_rx(ctx, pkts, n);
+		unsigned int bursts = 0;
+
+		do {
+			n = rte_eth_rx_burst(ctx->port_id, ctx->rxq, pkts,
+					     DP_RX_BURST);
+			if (n > 0)
+				dp_eth_rx(ctx, pkts, n);
+		} while (n == DP_RX_BURST && ++bursts < DP_RX_BURSTS_MAX);
 	}
 	if (ctx->steer->n_workers > 1) {
 		dp_steer_flush(ctx);

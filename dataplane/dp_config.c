@@ -24,6 +24,7 @@ enum dp_key_type {
 	DP_KEY_U32,
 	DP_KEY_IP_PREFIX,  /* A.B.C.D/N into net.ip and net.prefix_len */
 	DP_KEY_IPV4,       /* A.B.C.D */
+	DP_KEY_CHOICE,     /* one of choices[]: stored as its index (u32) */
 };
 
 struct dp_key {
@@ -32,10 +33,18 @@ struct dp_key {
 	enum dp_key_type type;
 	size_t offset;          /* into struct dp_config */
 	uint32_t min, max;
+	const char *const *choices;  /* DP_KEY_CHOICE: NULL-terminated */
 };
 
 #define DP_KEY(sec, field, type, lo, hi) \
-	{ #sec, #field, type, offsetof(struct dp_config, sec.field), lo, hi }
+	{ #sec, #field, type, offsetof(struct dp_config, sec.field), lo, hi, NULL }
+/* A word from a list, e.g. DP_KEY_WORDS(tcp, cc, dp_cc_names). */
+#define DP_KEY_WORDS(sec, field, names) \
+	{ #sec, #field, DP_KEY_CHOICE, offsetof(struct dp_config, sec.field), \
+	  0, 0, names }
+
+/* [tcp] cc: indexed by enum tcp_cc_algo (tcp_engine.h). */
+static const char *const dp_cc_names[] = { "cubic", "newreno", NULL };
 
 /* Every key the file may hold, with its accepted range. */
 static const struct dp_key dp_keys[] = {
@@ -49,7 +58,7 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(net, gateway, DP_KEY_IPV4, 0, 0),
 	DP_KEY(tcp, msl_ms, DP_KEY_U32, 1, 3600000),
 	DP_KEY(tcp, snd_buf_bytes, DP_KEY_U32, 1024, 1U << 30),
-	DP_KEY(tcp, rcv_buf_bytes, DP_KEY_U32, 1024, 65535),
+	DP_KEY(tcp, rcv_buf_bytes, DP_KEY_U32, 1024, 64U << 20),
 	DP_KEY(tcp, backlog, DP_KEY_U32, 1, 65535),
 	DP_KEY(tcp, syn_backlog, DP_KEY_U32, 1, 1U << 20),
 	DP_KEY(tcp, max_conns, DP_KEY_U32, 1, 1U << 24),
@@ -61,11 +70,20 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(tcp, data_retries, DP_KEY_U32, 1, 255),
 	DP_KEY(tcp, fin_wait2_ms, DP_KEY_U32, 0, 3600000),
 	DP_KEY(tcp, delack_ms, DP_KEY_U32, 0, 500),
+	DP_KEY(tcp, nodelay, DP_KEY_U32, 0, 1),
+	DP_KEY(tcp, keepalive_idle_s, DP_KEY_U32, 1, 32767),
+	DP_KEY(tcp, keepalive_intvl_s, DP_KEY_U32, 1, 32767),
+	DP_KEY(tcp, keepalive_cnt, DP_KEY_U32, 1, 127),
 	DP_KEY(tcp, tick_us, DP_KEY_U32, 10, 100000),
 	DP_KEY(tcp, syncookies, DP_KEY_U32, 0, 2),
 	DP_KEY(tcp, max_time_wait, DP_KEY_U32, 0, 1U << 24),
 	DP_KEY(tcp, ephemeral_port_lo, DP_KEY_U32, 1024, 65535),
 	DP_KEY(tcp, ephemeral_port_hi, DP_KEY_U32, 1024, 65535),
+	DP_KEY_WORDS(tcp, cc, dp_cc_names),
+	DP_KEY(tcp, tlp, DP_KEY_U32, 0, 1),
+	DP_KEY(tcp, window_scaling, DP_KEY_U32, 0, 1),
+	DP_KEY(tcp, timestamps, DP_KEY_U32, 0, 1),
+	DP_KEY(tcp, sack, DP_KEY_U32, 0, 1),
 };
 
 static const char *const dp_sections[] = { "dataplane", "port", "net", "tcp" };
@@ -384,6 +402,19 @@ dp_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* "a, b or c" for error messages. */
+static void
+dp_choices_str(const char *const *c, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; c[i] != NULL && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+			i == 0 ? "" : c[i + 1] == NULL ? " or " : ", ", c[i]);
+}
+
 static int
 dp_key_apply(const struct dp_key *k, const char *val, struct dp_config *cfg,
 	     const char *path, unsigned int line)
@@ -423,6 +454,22 @@ dp_key_apply(const struct dp_key *k, const char *val, struct dp_config *cfg,
 			return -EINVAL;
 		}
 		return 0;
+	case DP_KEY_CHOICE:
+		for (v = 0; k->choices[v] != NULL; v++) {
+			if (strcmp(val, k->choices[v]) == 0) {
+				*(uint32_t *)field = v;
+				return 0;
+			}
+		}
+		{
+			char list[128];
+
+			dp_choices_str(k->choices, list, sizeof(list));
+			dp_config_error(path, line,
+				"[%s] %s = '%s': expected %s",
+				k->section, k->name, val, list);
+		}
+		return -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -578,6 +625,10 @@ dp_config_print(FILE *f, const struct dp_config *cfg)
 					cfg->net.prefix_len);
 			else
 				fprintf(f, "; %s = (not set)\n", k->name);
+			break;
+		case DP_KEY_CHOICE:
+			fprintf(f, "%s = %s\n", k->name,
+				k->choices[*(const uint32_t *)field]);
 			break;
 		case DP_KEY_IPV4:
 			if (*(const uint32_t *)field != 0)

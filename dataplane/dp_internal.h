@@ -19,6 +19,7 @@
 struct dp_pcap;
 
 #define DP_RX_BURST 32
+#define DP_RX_BURSTS_MAX 8        /* full bursts taken before timers run */
 #define DP_TX_BATCH 512           /* flushed early when full */
 
 #define DP_MAX_WORKERS 128        /* [dataplane] workers upper bound */

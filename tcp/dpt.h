@@ -114,6 +114,30 @@ int dpt_close(struct tcp_engine *eng, struct tcp_conn *c);
 /* Abort: send RST, free at once. No further event for this handle. */
 int dpt_abort(struct tcp_engine *eng, struct tcp_conn *c);
 
+/* Per-connection options, what setsockopt() sets on a Linux socket. */
+enum dpt_opt {
+	DPT_OPT_NODELAY,     /* bool: send small segments at once (TCP_NODELAY);
+			      * default [tcp] nodelay, i.e. Nagle's algorithm
+			      * on (RFC 9293 §3.7.4, with Minshall's variant) */
+	DPT_OPT_KEEPALIVE,   /* bool: keepalive probes (SO_KEEPALIVE); off */
+	DPT_OPT_KEEPIDLE_S,  /* 1..32767: idle seconds before the first probe
+			      * (TCP_KEEPIDLE), default [tcp] keepalive_idle_s */
+	DPT_OPT_KEEPINTVL_S, /* 1..32767: seconds between probes (TCP_KEEPINTVL),
+			      * default [tcp] keepalive_intvl_s */
+	DPT_OPT_KEEPCNT,     /* 1..127: unanswered probes before the connection
+			      * is aborted with DPT_EV_ERROR -ETIMEDOUT
+			      * (TCP_KEEPCNT), default [tcp] keepalive_cnt */
+};
+
+/* Set or read an option: 0, -ENOPROTOOPT (unknown option), -EINVAL (value
+ * out of range), -EBADF (handle already closed). Setting NODELAY sends
+ * what Nagle held back; KEEPIDLE on a connection with keepalive on
+ * re-arms its timer, as Linux does. */
+int dpt_setopt(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_opt opt,
+	       int value);
+int dpt_getopt(struct tcp_engine *eng, const struct tcp_conn *c,
+	       enum dpt_opt opt, int *value);
+
 void dpt_set_user(struct tcp_conn *c, void *user);
 void *dpt_get_user(const struct tcp_conn *c);
 

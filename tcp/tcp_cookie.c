@@ -14,16 +14,23 @@
  * 134 s. The peer's ACK carries SEG.SEQ = its ISN + 1, so the MAC binds
  * both directions' sequence numbers.
  *
- * Options the cookie cannot hold: window scaling and SACK-permitted, once
- * they exist (RFC 7323, RFC 2018), travel in the low bits of the SYN-ACK's
- * timestamp value as Linux does (4 bits of the peer's window scale, one
- * of SACK-permitted), echoed back in the ACK's TSecr; the ISS layout does
- * not change. Without timestamps such a connection has neither, as today. */
+ * Options the cookie cannot hold: window scaling and SACK-permitted
+ * (RFC 7323, RFC 2018) travel in the low bits of the SYN-ACK's timestamp
+ * value as Linux does, echoed back in the ACK's TSecr:
+ *   bits 3..0  the peer's window shift, 15 = no window scaling
+ *   bit  4     SACK-permitted
+ * (the TSval is our clock rounded down to 32 ms with these bits in; never
+ * ahead of it). Our own shift follows from rcv_buf_bytes, so it needs no
+ * bits. The ISS layout does not change. Without timestamps such a
+ * connection has neither window scaling nor SACK (as Linux). */
 #include "tcp_internal.h"
 
 #define COOKIE_PERIOD_SHIFT 26            /* microseconds per counter tick */
 #define COOKIE_MAC_MASK     0xfffffff8u
 #define COOKIE_DOMAIN       0x636f6f6b00000000ull  /* "cook": not an ISN */
+#define COOKIE_TS_BITS      5                      /* TSval bits for options */
+#define COOKIE_TS_NO_WS     0xfu
+#define COOKIE_TS_SACK      0x10u
 
 static const uint16_t cookie_mss[4] = { 536, 1300, 1440, 1460 };
 
@@ -94,18 +101,68 @@ static bool cookie_recent(const struct tcp_engine *eng,
 	       cookie_counter(eng) + 1 - l->cookie_epoch <= 1;
 }
 
+/* The SYN-ACK's options: MSS, and with timestamps also what was
+ * negotiated, the choices kept in the TSval (see the top of the file). */
+static void cookie_options(const struct tcp_engine *eng,
+			   const struct tcp_syn_req *r, struct tcp_optspec *o)
+{
+	uint32_t now, bits = COOKIE_TS_NO_WS, ts;
+
+	*o = (struct tcp_optspec){ .mss = eng->our_mss };
+	if (!r->opts.has_ts || !eng->cfg.timestamps)
+		return;
+	if (r->opts.has_ws && eng->cfg.window_scaling) {
+		o->has_ws = true;
+		o->ws = tcp_wscale_for(eng->cfg.rcv_buf_bytes);
+		bits = RTE_MIN(r->opts.ws, (uint8_t)TCP_MAX_WSCALE);
+	}
+	if (r->opts.sack_ok && eng->cfg.sack) {
+		o->sack_ok = true;
+		bits |= COOKIE_TS_SACK;
+	}
+	now = tcp_ts_now(eng, tcp_ts_offset(eng, r->tuple.lip, r->tuple.rip));
+	ts = (now & ~((1u << COOKIE_TS_BITS) - 1)) | bits;
+	if (seq_gt(ts, now))
+		ts -= 1u << COOKIE_TS_BITS;
+	o->has_ts = true;
+	o->ts_val = ts;
+	o->ts_ecr = r->opts.ts_val;
+}
+
 void tcp_cookie_send(struct tcp_engine *eng, struct tcp_listener *l,
 		     const struct tcp_syn_req *r)
 {
 	uint32_t mss = r->opts.mss ? r->opts.mss : TCP_DEFAULT_MSS;
 	uint32_t iss = cookie_make(eng, &r->tuple, r->irs, mss);
+	struct tcp_optspec o;
 
 	/* A cookie cannot honour a TIME_WAIT reuse's ISS floor (r->has_floor);
 	 * neither does Linux's. */
 	l->cookie_epoch = cookie_counter(eng) + 1;
 	eng->stats.syncookies_sent++;
+	cookie_options(eng, r, &o);
 	tcp_send_synack_tuple(eng, &r->tuple, iss, r->irs + 1,
-			      eng->cfg.rcv_buf_bytes);
+			      eng->cfg.rcv_buf_bytes, &o);
+}
+
+/* The options of the SYN the cookie answered, as far as they matter: from
+ * the ACK's TSecr when it has timestamps, else the MSS alone. */
+static void cookie_syn_opts(const struct tcp_engine *eng,
+			    const struct tcp_seg *seg, uint32_t mss,
+			    struct tcp_opts *o)
+{
+	uint32_t bits = seg->opts.ts_ecr & ((1u << COOKIE_TS_BITS) - 1);
+
+	*o = (struct tcp_opts){ .mss = (uint16_t)mss };
+	if (!seg->opts.has_ts || seg->opts.ts_ecr == 0 || !eng->cfg.timestamps)
+		return;
+	o->has_ts = true;
+	o->ts_val = seg->opts.ts_val;
+	if ((bits & COOKIE_TS_NO_WS) != COOKIE_TS_NO_WS) {
+		o->has_ws = true;
+		o->ws = (uint8_t)(bits & COOKIE_TS_NO_WS);
+	}
+	o->sack_ok = (bits & COOKIE_TS_SACK) != 0;
 }
 
 /* seg: an ACK (no SYN, no RST) to listener l with no connection. True
@@ -142,8 +199,10 @@ bool tcp_cookie_accept(struct tcp_engine *eng, struct tcp_listener *l,
 	c->listener = l;
 	TAILQ_INSERT_TAIL(&l->syn_q, c, lnode);
 	l->syn_count++;
-	syn = (struct tcp_seg){ .seq = irs, .wnd = seg->wnd,
-				.opts.mss = (uint16_t)mss };
+	syn = (struct tcp_seg){ .seq = irs, .wnd = seg->wnd };
+	cookie_syn_opts(eng, seg, mss, &syn.opts);
+	if (syn.opts.has_ws || syn.opts.sack_ok)
+		eng->stats.syncookies_opts++;
 	tcp_conn_init_from_syn(eng, c, &syn);
 	tcp_conn_set_iss(c, iss);
 	c->snd_nxt = c->snd_max = iss + 1;     /* the SYN-ACK was sent */

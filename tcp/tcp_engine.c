@@ -48,7 +48,7 @@ void tcp_config_defaults(struct tcp_config *cfg)
 	*cfg = (struct tcp_config){
 		.msl_ms = 30000,
 		.snd_buf_bytes = 262144,
-		.rcv_buf_bytes = 65535,
+		.rcv_buf_bytes = 262144,
 		.backlog = 128,
 		.syn_backlog = 256,
 		.max_conns = 65536,
@@ -60,11 +60,20 @@ void tcp_config_defaults(struct tcp_config *cfg)
 		.data_retries = 15,
 		.fin_wait2_ms = 60000,
 		.delack_ms = 40,
+		.nodelay = 0,
+		.keepalive_idle_s = 7200,
+		.keepalive_intvl_s = 75,
+		.keepalive_cnt = 9,
 		.tick_us = 1000,
 		.syncookies = 1,
 		.max_time_wait = 262144,
 		.ephemeral_port_lo = 32768,
 		.ephemeral_port_hi = 60999,
+		.cc = TCP_CC_CUBIC,
+		.tlp = 1,
+		.window_scaling = 1,
+		.timestamps = 1,
+		.sack = 1,
 	};
 }
 
@@ -123,8 +132,9 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 	eng->id = p->engine_id;
 	eng->owned = p->owned;
 	eng->owned_ctx = p->owned_ctx;
-	if (eng->cfg.rcv_buf_bytes > TCP_MAX_WIN)
-		eng->cfg.rcv_buf_bytes = TCP_MAX_WIN;
+	/* RFC 7323 §2.3: the largest window a shift of 14 can offer. */
+	if (eng->cfg.rcv_buf_bytes > (TCP_MAX_WIN << TCP_MAX_WSCALE))
+		eng->cfg.rcv_buf_bytes = TCP_MAX_WIN << TCP_MAX_WSCALE;
 	eng->local_ip = rte_cpu_to_be_32(p->local_ip);
 	eng->our_mss = p->mtu - 40;
 	eng->pool = p->pool;
@@ -218,11 +228,23 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 	c->t_rexmit.kind = TCP_T_REXMIT;
 	c->t_delack.kind = TCP_T_DELACK;
 	c->t_linger.kind = TCP_T_LINGER;
+	c->t_keep.kind = TCP_T_KEEP;
+	if (eng->cfg.nodelay)
+		c->flags |= TF_NODELAY;
+	c->ka_idle_s = (uint16_t)RTE_MIN(RTE_MAX(eng->cfg.keepalive_idle_s, 1u),
+					 32767u);
+	c->ka_intvl_s = (uint16_t)RTE_MIN(RTE_MAX(eng->cfg.keepalive_intvl_s, 1u),
+					  32767u);
+	c->ka_cnt = (uint8_t)RTE_MIN(RTE_MAX(eng->cfg.keepalive_cnt, 1u), 127u);
+	c->last_rx_us = eng->now_us;
 	c->snd_buf = eng->cfg.snd_buf_bytes;
 	c->rcv_buf = eng->cfg.rcv_buf_bytes;
 	c->snd_mss = TCP_DEFAULT_MSS;
 	c->rto_us = eng->cfg.rto_init_ms * 1000;
+	c->rcv_wscale = tcp_wscale_for(c->rcv_buf);
+	c->ts_offset = tcp_ts_offset(eng, t->lip, t->rip);
 	tcp_conn_set_iss(c, tcp_isn(eng, t));
+	tcp_recovery_init(eng, c);
 	if (tcp_table_set(eng, &c->tuple, c) < 0) {
 		rte_mempool_put(eng->conn_pool, c);
 		eng->stats.conn_limit++;
@@ -261,6 +283,8 @@ static void conn_unlink(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
 	tcp_timer_stop(&eng->wheel, &c->t_linger);
+	tcp_timer_stop(&eng->wheel, &c->t_tlp);
+	tcp_timer_stop(&eng->wheel, &c->t_keep);
 	tcp_listen_detach(eng, c);
 	tcp_mq_free(&c->sndq);
 	tcp_mq_free(&c->rcvq);
@@ -343,6 +367,8 @@ void tcp_enter_time_wait(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_set_state(eng, c, DPT_TIME_WAIT);
 	tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
+	tcp_timer_stop(&eng->wheel, &c->t_tlp);
+	tcp_timer_stop(&eng->wheel, &c->t_keep);
 	tcp_timer_arm(&eng->wheel, &c->t_linger, tcp_us_to_tick(eng,
 		eng->now_us) + tcp_ms_to_tick(eng, 2ull * eng->cfg.msl_ms));
 	tcp_mq_free(&c->sndq);
@@ -384,6 +410,7 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 		if (c->state == DPT_TIME_WAIT) {
 			close_pending_fire(eng, c);
 		} else if (c->flags & TF_DELACK) {
+			eng->stats.delack_sent++;
 			c->flags |= TF_ACK_NOW;
 			tcp_output_mark(eng, c);
 		}
@@ -396,13 +423,23 @@ static void timer_fire(void *ctx, struct tcp_timer *t)
 				tcp_event(eng, c, DPT_EV_CLOSED, 0);
 			tcp_conn_release(eng, c);
 		} else {
-			/* FIN_WAIT_2 timeout: the peer never sent its FIN. */
+			/* FIN_WAIT_2 timeout: the peer never sent its FIN.
+			 * Armed only after dpt_close() (not after a mere
+			 * dpt_shutdown(): Linux times out orphans only). */
+			eng->stats.fin_wait2_timeouts++;
 			tcp_send_rst_conn(eng, c);
 			tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
 		}
 		break;
+	case TCP_T_TLP:
+		tcp_tlp_timeout(eng, container_of(t, struct tcp_conn, t_tlp));
+		break;
 	case TCP_T_TW:
 		tcp_tw_expire(eng, container_of(t, struct tcp_tw, timer));
+		break;
+	case TCP_T_KEEP:
+		tcp_keepalive_timeout(eng, container_of(t, struct tcp_conn,
+							t_keep));
 		break;
 	}
 }
@@ -419,8 +456,10 @@ void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us)
 		eng->clock_origin = now_us;
 	}
 	now_us -= eng->clock_origin;
-	if ((int64_t)(now_us - eng->now_us) > 0)
+	if ((int64_t)(now_us - eng->now_us) > 0) {
 		eng->now_us = now_us;
+		eng->now_ms = now_us / 1000;
+	}
 }
 
 /* End of a batch: send what is owed, then free what was released. */

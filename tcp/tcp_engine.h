@@ -13,11 +13,19 @@
 
 struct tcp_engine;
 
+/* [tcp] cc: the congestion control of new connections (the config key
+ * stores the index of the word: cubic, newreno). */
+enum tcp_cc_algo {
+	TCP_CC_CUBIC = 0,          /* RFC 9438, the default (as Linux) */
+	TCP_CC_NEWRENO = 1,        /* RFC 5681 + RFC 6582 */
+	TCP_CC_COUNT
+};
+
 /* TCP tunables, read from the [tcp] section of the config. */
 struct tcp_config {
 	uint32_t msl_ms;           /* TIME_WAIT lasts 2*msl_ms (default 30000) */
 	uint32_t snd_buf_bytes;    /* per-connection send buffer (default 262144) */
-	uint32_t rcv_buf_bytes;    /* per-connection receive buffer (max 65535 until window scaling) */
+	uint32_t rcv_buf_bytes;    /* per-connection receive buffer (default 262144; window scaling past 65535) */
 	uint32_t backlog;          /* default accept queue bound per listener */
 	uint32_t syn_backlog;      /* SYN_RECEIVED connections per listener */
 	uint32_t max_conns;        /* connections per engine, all states (TIME_WAIT records: max_time_wait) */
@@ -29,11 +37,20 @@ struct tcp_config {
 	uint32_t data_retries;     /* data retransmissions before abort */
 	uint32_t fin_wait2_ms;     /* FIN_WAIT_2 timeout after close() (0 = none) */
 	uint32_t delack_ms;        /* delayed ACK timeout (0 = ACK at once) */
+	uint32_t nodelay;          /* 1: connections start with DPT_OPT_NODELAY (no Nagle) */
+	uint32_t keepalive_idle_s; /* keepalive defaults (RFC 1122 §4.2.3.6), */
+	uint32_t keepalive_intvl_s; /* for connections that enable it with */
+	uint32_t keepalive_cnt;    /* DPT_OPT_KEEPALIVE (Linux: 7200, 75, 9) */
 	uint32_t tick_us;          /* timer wheel tick */
 	uint32_t syncookies;       /* 0 off, 1 when the SYN queue is full, 2 always */
 	uint32_t max_time_wait;    /* TIME_WAIT records per engine (default 262144) */
 	uint32_t ephemeral_port_lo; /* local ports of active opens, inclusive */
 	uint32_t ephemeral_port_hi; /* (default 32768..60999, as Linux) */
+	uint32_t cc;               /* enum tcp_cc_algo (default TCP_CC_CUBIC) */
+	uint32_t tlp;              /* tail loss probes, RFC 8985 §7 (default 1) */
+	uint32_t window_scaling;   /* RFC 7323 §2 window scale option (default 1) */
+	uint32_t timestamps;       /* RFC 7323 §3 timestamps and PAWS (default 1) */
+	uint32_t sack;             /* RFC 2018 SACK-permitted, SACK blocks (default 1) */
 };
 
 /* Fills in the defaults documented in config/dptcp.ini. */

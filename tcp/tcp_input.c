@@ -84,6 +84,10 @@ static void set_peer_mss(struct tcp_engine *eng, struct tcp_conn *c,
 	uint32_t mss = seg->opts.mss ? seg->opts.mss : TCP_DEFAULT_MSS;
 
 	c->snd_mss = RTE_MAX(RTE_MIN(mss, (uint32_t)eng->our_mss), 64u);
+	/* RFC 6691 / RFC 7323 §3.2: the MSS does not count options; every
+	 * segment carries TSopt, so a full one has 12 payload bytes less. */
+	if (c->ts_ok)
+		c->snd_mss = RTE_MAX(c->snd_mss - TCP_TS_OPTLEN, 64u);
 	/* RFC 6928 initial window. */
 	c->cwnd = RTE_MIN(10 * c->snd_mss, RTE_MAX(2 * c->snd_mss, 14600u));
 	c->ssthresh = UINT32_MAX;
@@ -96,11 +100,15 @@ void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	c->snd_wnd = seg->wnd;
+	c->rcv_wup = c->rcv_nxt;
+	c->last_ack_sent = c->rcv_nxt;
+	tcp_opts_negotiate(eng, c, &seg->opts);
+	c->snd_wnd = seg->wnd;             /* RFC 7323 §2.2: not scaled */
 	c->max_snd_wnd = seg->wnd;
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
 	set_peer_mss(eng, c, seg);
+	c->rcv_mss = RTE_MIN((uint32_t)TCP_DEFAULT_MSS, (uint32_t)eng->our_mss);
 }
 
 /* RFC 5961 §7: at most TCP_CHALLENGE_ACK_PER_S challenge ACKs a second
@@ -288,12 +296,15 @@ static bool fin_acked(const struct tcp_conn *c)
 	       seq_gt(c->snd_una, c->sndq_seq + c->sndq.bytes);
 }
 
-/* A new cumulative ACK (SND.UNA < SEG.ACK <= SND.MAX). */
-static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
-			const struct tcp_seg *seg)
+/* A new cumulative ACK (SND.UNA < SEG.ACK <= SND.MAX). Returns the data
+ * bytes it acknowledged; *rtt_us is its RTT sample (0: none). cwnd is the
+ * congestion control's, through tcp_recovery_ack(). */
+static uint32_t ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
+			    const struct tcp_seg *seg, uint32_t *rtt_us)
 {
 	uint32_t data;
 
+	*rtt_us = 0;
 	if (!(c->flags & TF_SYN_ACKED) && seq_gt(seg->ack, c->iss))
 		c->flags |= TF_SYN_ACKED;
 	data = seq_gt(seg->ack, c->sndq_seq) ? seg->ack - c->sndq_seq : 0;
@@ -304,36 +315,40 @@ static void ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 		c->snd_nxt = c->snd_una;
 	if ((c->flags & TF_RTT_TIMING) && seq_gt(seg->ack, c->rtt_seq)) {
 		c->flags &= ~TF_RTT_TIMING;
-		tcp_rtt_sample(eng, c, (uint32_t)(eng->now_us - c->rtt_start_us));
-	}
-	c->retries = 0;
-	/* RFC 5681 §3.1: only ACKs of new data grow cwnd, by slow start
-	 * and then congestion avoidance, counted in bytes (RFC 3465 §2.1:
-	 * one MSS per cwnd of data acknowledged; no division). */
-	if (data > 0 && c->cwnd >= 2 * RTE_MAX(c->max_snd_wnd, c->snd_mss)) {
-		/* Not cwnd-limited: growing further would only let it wrap
-		 * (RFC 7661 §4.1 spirit). */
-	} else if (data > 0 && c->cwnd < c->ssthresh) {
-		c->cwnd += RTE_MIN(data, c->snd_mss);
-	} else if (data > 0) {
-		c->bytes_acked += data;
-		if (c->bytes_acked >= c->cwnd) {
-			c->bytes_acked -= c->cwnd;
-			c->cwnd += c->snd_mss;
+		*rtt_us = (uint32_t)(eng->now_us - c->rtt_start_us);
+		tcp_rtt_sample(eng, c, *rtt_us);
+		*rtt_us = RTE_MAX(*rtt_us, 1u);
+	} else if (!(c->flags & TF_RTT_TIMING) && c->ts_ok &&
+		   seg->opts.has_ts && seg->opts.ts_ecr != 0) {
+		/* RFC 7323 §4.1: TSecr echoes the TSval of the segment that
+		 * drew this ACK, retransmission or not, so it gives a sample
+		 * where Karn's rule leaves the timed one out (as Linux: only
+		 * when no segment is timed; the timer's is finer than 1 ms). */
+		uint32_t d = tcp_ts_now(eng, c->ts_offset) - seg->opts.ts_ecr;
+		if (d < INT32_MAX / 1000) {
+			eng->stats.rtt_ts_samples++;
+			*rtt_us = RTE_MAX(d, 1u) * 1000;
+			tcp_rtt_sample(eng, c, *rtt_us);
 		}
 	}
-	/* RFC 6298 §5.2/5.3. */
+	c->retries = 0;
+	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output. */
+	tcp_timer_stop(&eng->wheel, &c->t_tlp);
 	if (c->snd_una == c->snd_max)
 		tcp_timer_stop(&eng->wheel, &c->t_rexmit);
 	else
 		tcp_arm_rexmit(eng, c);
 	tcp_output_mark(eng, c);
+	return data;
 }
 
 /* RFC 9293 §3.10.7.4 fifth, with RFC 5961 §5.2. */
 static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 			      struct tcp_seg *seg)
 {
+	uint32_t prev_una, acked = 0, rtt_us = 0;
+	bool dupack, new_ack;
+
 	if (c->state == DPT_SYN_RECEIVED) {
 		if (!seq_gt(seg->ack, c->snd_una) ||
 		    seq_gt(seg->ack, c->snd_max)) {
@@ -357,10 +372,22 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 		tcp_send_ack(eng, c);
 		return SEG_DONE;
 	}
-	if (seq_gt(seg->ack, c->snd_una))
-		ack_advance(eng, c, seg);
+	/* RFC 9293 §3.10.7.4: SND.WND is updated from a segment newer than
+	 * the one that set it (SND.WL1/WL2) — and, as Linux's
+	 * tcp_may_update_window(), from any ACK of new data: the window is
+	 * used from SND.UNA on, so when a retransmission or reordered data
+	 * (older SEG.SEQ) moves SND.UNA, a window kept from an older segment
+	 * would reach past the right edge the peer offers now (seen against
+	 * Linux with scaled windows: data sent beyond its window, dropped,
+	 * and our ACKs, at SND.NXT, no longer acceptable to it). */
+	dupack = tcp_is_dupack(c, seg);
+	prev_una = c->snd_una;
+	new_ack = seq_gt(seg->ack, c->snd_una);
+	if (new_ack)
+		acked = ack_advance(eng, c, seg, &rtt_us);
+	tcp_recovery_ack(eng, c, seg, prev_una, acked, rtt_us, dupack);
 	if (seq_geq(seg->ack, c->snd_una) &&
-	    (seq_lt(c->snd_wl1, seg->seq) ||
+	    (new_ack || seq_lt(c->snd_wl1, seg->seq) ||
 	     (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
 		if (c->snd_wnd == 0 && seg->wnd > 0)
 			c->retries = 0;
@@ -371,8 +398,6 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 		c->snd_wl1 = seg->seq;
 		c->snd_wl2 = seg->ack;
 	}
-	if ((c->flags & TF_PERSIST) && seg->ack == c->snd_una)
-		c->retries = 0;              /* the peer answers our probes */
 
 	switch (c->state) {
 	case DPT_FIN_WAIT_1:
@@ -401,6 +426,37 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	notify_writable(eng, c);
 	return (c->flags & TF_DEAD) ? SEG_DONE : SEG_CONTINUE;
+}
+
+/* RFC 2018 §4: remember that new data arrived at seq (a block holding it
+ * goes first in the next SACK option). */
+static void sack_note(struct tcp_conn *c, uint32_t seq)
+{
+	uint32_t i, n = RTE_MIN(c->nsack_recent, (uint8_t)(TCP_SACK_MAX - 1));
+
+	if (!c->sack_ok)
+		return;
+	memmove(&c->sack_recent[1], &c->sack_recent[0],
+		n * sizeof(c->sack_recent[0]));
+	c->sack_recent[0] = seq;
+	c->nsack_recent = (uint8_t)(n + 1);
+	for (i = 1; i < c->nsack_recent; i++)
+		if (c->sack_recent[i] == seq) {
+			memmove(&c->sack_recent[i], &c->sack_recent[i + 1],
+				(c->nsack_recent - i - 1) *
+				sizeof(c->sack_recent[0]));
+			c->nsack_recent--;
+			break;
+		}
+}
+
+/* RFC 2883 §4: [start, end) arrived twice; the next ACK reports it. */
+static void dsack_note(struct tcp_conn *c, uint32_t start, uint32_t end)
+{
+	if (!c->sack_ok || start == end)
+		return;
+	c->dsack = (struct tcp_sack_block){ start, end };
+	c->dsack_owed = true;
 }
 
 /* Out-of-order data waits in c->ooo, sorted by sequence number; its
@@ -445,6 +501,8 @@ static void ooo_insert(struct tcp_engine *eng, struct tcp_conn *c,
 		uint32_t pend = ooo_meta(p)->seq + p->data_len;
 		if (seq_geq(pend, seq + len)) {
 			eng->stats.rx_ooo_dup++;       /* all of it is queued */
+			dsack_note(c, seq, seq + len);
+			sack_note(c, seq);
 			if (fin && pend == seq + len)
 				ooo_meta(p)->fin = 1;  /* but not its FIN */
 			return;
@@ -477,7 +535,68 @@ static void ooo_insert(struct tcp_engine *eng, struct tcp_conn *c,
 	c->ooo_bytes += len;
 	c->ooo_segs++;
 	eng->stats.rx_ooo_queued++;
+	sack_note(c, seq);
 	seg->m = NULL;
+}
+
+/* The next run of contiguous queued data from *mp on: one SACK block. */
+static bool ooo_run(const struct rte_mbuf **mp, struct tcp_sack_block *r)
+{
+	const struct rte_mbuf *m = *mp;
+
+	if (m == NULL)
+		return false;
+	r->start = ooo_meta((struct rte_mbuf *)(uintptr_t)m)->seq;
+	r->end = r->start + m->data_len;
+	for (m = m->next; m != NULL &&
+	     ooo_meta((struct rte_mbuf *)(uintptr_t)m)->seq == r->end;
+	     m = m->next)
+		r->end += m->data_len;
+	*mp = m;
+	return true;
+}
+
+static bool block_listed(const struct tcp_sack_block *b, uint32_t n,
+			 uint32_t from, const struct tcp_sack_block *r)
+{
+	uint32_t i;
+
+	for (i = from; i < n; i++)
+		if (b[i].start == r->start && b[i].end == r->end)
+			return true;
+	return false;
+}
+
+/* The SACK blocks of our next ACK (RFC 2018 §4): a D-SACK block first
+ * when one is owed (RFC 2883 §4), then the block holding the most
+ * recently received out-of-order segment, then the blocks reported first
+ * before it, newest first, then any other queued data in sequence order;
+ * at most max blocks. */
+uint32_t tcp_sack_build(const struct tcp_conn *c, struct tcp_sack_block *b,
+			uint32_t max)
+{
+	const struct rte_mbuf *m;
+	struct tcp_sack_block r;
+	uint32_t n = 0, i, first;
+
+	if (c->dsack_owed && n < max)
+		b[n++] = c->dsack;
+	first = n;
+	for (i = 0; i < c->nsack_recent && n < max; i++) {
+		m = c->ooo;
+		while (ooo_run(&m, &r)) {
+			if (seq_in(c->sack_recent[i], r.start, r.end)) {
+				if (!block_listed(b, n, first, &r))
+					b[n++] = r;
+				break;
+			}
+		}
+	}
+	m = c->ooo;
+	while (n < max && ooo_run(&m, &r))
+		if (!block_listed(b, n, first, &r))
+			b[n++] = r;
+	return n;
 }
 
 /* Moves queued data that rcv_nxt has reached into the receive queue.
@@ -541,9 +660,17 @@ static enum verdict text_input(struct tcp_engine *eng, struct tcp_conn *c,
 		fin_joined = ooo_drain(eng, c);
 		c->flags |= TF_ACK_NOW;
 	}
-	/* RFC 5681 §4.2: ACK at least every second full segment. */
-	if (++c->unacked_segs >= 2 || eng->cfg.delack_ms == 0 ||
-	    (seg->flags & TH_FIN)) {
+	/* Delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2): at most delack_ms
+	 * late, and at once when more than one full-sized segment of data is
+	 * unacknowledged (so at the latest on the second one), or with the
+	 * FIN. "Full-sized" is the largest segment seen, at least 536 bytes
+	 * and at most the MSS we announced, as Linux estimates it
+	 * (tcp_measure_rcv_mss): a peer sending small messages is ACKed every
+	 * few of them, not only after 2 * MSS. */
+	if (seg->len > c->rcv_mss)
+		c->rcv_mss = RTE_MIN(seg->len, (uint32_t)eng->our_mss);
+	if (c->rcv_nxt - c->rcv_wup > c->rcv_mss ||
+	    eng->cfg.delack_ms == 0 || (seg->flags & TH_FIN)) {
 		c->flags |= TF_ACK_NOW;
 	} else if (!(c->flags & TF_DELACK)) {
 		c->flags |= TF_DELACK;
@@ -630,8 +757,11 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 	if (!(seg->flags & TH_SYN))
 		return;
 	tcp_conn_init_from_syn(eng, c, seg);
+	tcp_peer_heard(eng, c);
 	if (has_ack) {
-		ack_advance(eng, c, seg);
+		uint32_t rtt_us;
+
+		ack_advance(eng, c, seg, &rtt_us);
 		tcp_set_state(eng, c, DPT_ESTABLISHED);
 		eng->stats.conn_opened_active++;
 		c->flags |= TF_ACK_NOW;
@@ -656,8 +786,8 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 	tcp_output_mark(eng, c);
 }
 
-/* RFC 6191 (without timestamps): a SYN with a higher sequence number than
- * the TIME_WAIT connection saw may start a new incarnation. This is the
+/* RFC 6191: a SYN that is unambiguously new (a newer timestamp, or a higher
+ * sequence number: tcp_tw_syn_is_new()) may start a new incarnation. This is the
  * TCB still in TIME_WAIT (CLOSED owed); tcp_timewait.c does the same for
  * the compact records. */
 static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
@@ -667,7 +797,7 @@ static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 	uint32_t old_max;
 
 	if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
-	    !seq_gt(seg->seq, c->rcv_nxt))
+	    !tcp_tw_syn_is_new(eng, c->ts_ok, c->ts_recent, c->rcv_nxt, seg))
 		return false;
 	l = tcp_listener_find(eng, seg->ip->dst_addr, seg->th->dst_port);
 	if (l == NULL)
@@ -683,11 +813,94 @@ static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 	return true;
 }
 
+/* RFC 7323 §3.2 and §5.3 R1, before the sequence check: on a connection
+ * with timestamps, a segment without TSopt is dropped silently, and one
+ * whose TSval is older than TS.Recent (PAWS) is dropped and ACKed — unless
+ * TS.Recent has been idle for 24 days (§5.5): then it is invalid and the
+ * segment's TSval replaces it. RSTs pass (§3.2, §5.3). False: drop. */
+static bool paws_check(struct tcp_engine *eng, struct tcp_conn *c,
+		       const struct tcp_seg *seg)
+{
+	if (!c->ts_ok || (seg->flags & TH_RST))
+		return true;
+	if (!seg->opts.has_ts) {
+		eng->stats.rx_ts_missing++;
+		return false;
+	}
+	if (!seq_lt(seg->opts.ts_val, c->ts_recent))
+		return true;
+	if (eng->now_ms - c->ts_recent_ms > TCP_PAWS_IDLE_MS) {
+		eng->stats.rx_paws_idle++;
+		c->ts_recent = seg->opts.ts_val;
+		c->ts_recent_ms = eng->now_ms;
+		return true;
+	}
+	eng->stats.rx_paws_drop++;
+	tcp_send_ack(eng, c);
+	return false;
+}
+
+/* RFC 7323 §4.3 (2): TS.Recent takes the TSval of an acceptable segment
+ * that is not older and covers Last.ACK.sent (so that an ACK we delayed
+ * echoes the earliest segment it acknowledges). seq: SEG.SEQ before the
+ * sequence check trimmed it. */
+static void ts_update(struct tcp_engine *eng, struct tcp_conn *c,
+		      const struct tcp_seg *seg, uint32_t seq)
+{
+	if (c->ts_ok && seg->opts.has_ts &&
+	    seq_geq(seg->opts.ts_val, c->ts_recent) &&
+	    seq_leq(seq, c->last_ack_sent)) {
+		c->ts_recent = seg->opts.ts_val;
+		c->ts_recent_ms = eng->now_ms;
+	}
+}
+
+/* The peer's SACK blocks, checked before the ACK moves SND.UNA (see
+ * struct tcp_opts): a D-SACK first block (RFC 2883 §4: below SEG.ACK, or
+ * inside the second block) is kept as such; other blocks must lie within
+ * SND.UNA..SND.MAX (RFC 2018 says nothing of others: ignored, counted). */
+static void sack_input(struct tcp_engine *eng, struct tcp_conn *c,
+		       struct tcp_seg *seg)
+{
+	struct tcp_opts *o = &seg->opts;
+	uint32_t i, n = 0;
+
+	if (o->nsack == 0)
+		return;
+	if (!c->sack_ok || !(seg->flags & TH_ACK)) {
+		o->nsack = 0;
+		return;
+	}
+	for (i = 0; i < o->nsack; i++) {
+		struct tcp_sack_block b = o->sack[i];
+
+		if (!seq_lt(b.start, b.end) || seq_gt(b.end, c->snd_max)) {
+			eng->stats.rx_sack_bad++;
+			continue;
+		}
+		if (i == 0 && (seq_lt(b.start, seg->ack) ||
+			       (o->nsack > 1 &&
+				seq_geq(b.start, o->sack[1].start) &&
+				seq_leq(b.end, o->sack[1].end)))) {
+			o->dsack = true;        /* counted rx_dsack by recovery */
+			o->sack[n++] = b;
+			continue;
+		}
+		if (seq_lt(b.start, c->snd_una)) {
+			eng->stats.rx_sack_bad++;
+			continue;
+		}
+		eng->stats.rx_sack_blocks++;
+		o->sack[n++] = b;
+	}
+	o->nsack = (uint8_t)n;
+}
+
 void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 			 struct tcp_seg *seg)
 {
 	bool was_syn_rcvd;
-	uint32_t skip;
+	uint32_t skip, seq0, len0;
 
 	if (c->state == DPT_SYN_SENT) {
 		syn_sent_input(eng, c, seg);
@@ -702,6 +915,13 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 		tcp_output_mark(eng, c);
 		return;
 	}
+	/* RFC 7323 §2.3: SEG.WND of every segment but a SYN is scaled. */
+	if (c->ws_ok && !(seg->th->tcp_flags & TH_SYN))
+		seg->wnd <<= c->snd_wscale;
+	if (!paws_check(eng, c, seg))
+		return;
+	seq0 = seg->seq;
+	len0 = seg->len;
 	if (!seq_acceptable(eng, c, seg, &skip)) {
 		eng->stats.rx_unacceptable++;
 		if (seg->flags & TH_RST) {
@@ -710,9 +930,16 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 		}
 		if (c->state == DPT_TIME_WAIT && (seg->flags & TH_FIN))
 			tcp_enter_time_wait(eng, c);
+		/* RFC 2883 §4: data wholly below RCV.NXT arrived again. */
+		if (len0 > 0 && seq_leq(seq0 + len0, c->rcv_nxt))
+			dsack_note(c, seq0, seq0 + len0);
 		tcp_send_ack(eng, c);
 		return;
 	}
+	tcp_peer_heard(eng, c);
+	ts_update(eng, c, seg, seq0);
+	if (skip > 0)
+		dsack_note(c, seg->seq - skip, seg->seq);   /* RFC 2883 §4 */
 	if (seg->flags & TH_RST) {
 		rst_input(eng, c, seg);
 		return;
@@ -731,6 +958,7 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	if (!(seg->flags & TH_ACK))
 		return;
+	sack_input(eng, c, seg);
 	was_syn_rcvd = c->state == DPT_SYN_RECEIVED;
 	if (ack_input(eng, c, seg) == SEG_DONE)
 		return;

@@ -17,7 +17,9 @@
 #include <rte_tcp.h>
 
 #include "dpt.h"
+#include "tcp_cc.h"
 #include "tcp_engine.h"
+#include "tcp_sack.h"
 #include "tcp_seq.h"
 #include "tcp_stats.h"
 #include "tcp_timer.h"
@@ -37,7 +39,12 @@ extern int tcp_logtype;
 #define TCP_BURST_MAX    64
 #define TCP_TXQ_MAX      256       /* a batch's packets per tx call */
 #define TCP_DEFAULT_MSS  536       /* RFC 9293 §3.7.1 when no MSS option */
-#define TCP_MAX_WIN      65535u    /* no window scaling yet */
+#define TCP_MAX_WIN      65535u    /* the 16-bit window field */
+#define TCP_MAX_WSCALE   14        /* RFC 7323 §2.3 */
+#define TCP_TS_OPTLEN    12        /* NOP NOP TS: payload bytes it costs */
+#define TCP_SACK_MAX     TCP_SACK_MAX_BLOCKS  /* tcp_sack.h: per option */
+/* RFC 7323 §5.5: a TS.Recent older than 24 days is no longer valid. */
+#define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000)
 #define TCP_CHALLENGE_ACK_PER_S 1000
 #define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
 #define TCP_POOL_CACHE   256u         /* per-lcore LIFO of conn/tw pools */
@@ -96,14 +103,27 @@ struct tcp_listen_key {
 	uint16_t pad;
 };
 
-/* Options seen in a segment (RFC 9293 §3.2, RFC 7323, RFC 2018). */
+/* Options seen in a segment (RFC 9293 §3.2, RFC 7323, RFC 2018).
+ *
+ * SACK blocks, for the sender side (loss recovery): tcp_parse_options()
+ * stores the option's blocks as sent; on a connection with SACK
+ * negotiated (c->sack_ok), tcp_segment_arrives() then validates them
+ * before the ACK is processed (sack_input() in tcp_input.c): a D-SACK
+ * block (RFC 2883 §4: the first block, below SEG.ACK or inside the
+ * second block) sets dsack and stays as sack[0]; every other block is kept
+ * only if SND.UNA <= start < end <= SND.MAX (the SND.UNA before this
+ * ACK). What is left in sack[0..nsack) is what the scoreboard may use.
+ * On a connection without SACK, nsack is 0. */
 struct tcp_opts {
 	uint16_t mss;              /* 0 = absent */
 	uint8_t ws;                /* valid when has_ws */
 	bool has_ws;
 	bool sack_ok;
 	bool has_ts;
+	bool dsack;                /* sack[0] is a D-SACK block (RFC 2883) */
+	uint8_t nsack;             /* blocks in sack[] */
 	uint32_t ts_val, ts_ecr;
+	struct tcp_sack_block sack[TCP_SACK_MAX];
 };
 
 /* One segment under input processing (RFC 9293 SEG.* variables). */
@@ -124,6 +144,8 @@ enum tcp_timer_kind {
 	TCP_T_DELACK,
 	TCP_T_LINGER,              /* FIN_WAIT_2 timeout and 2*MSL */
 	TCP_T_TW,                  /* 2*MSL of a compact TIME_WAIT record */
+	TCP_T_TLP,                 /* tail loss probe (RFC 8985 §7) */
+	TCP_T_KEEP,                /* keepalive (RFC 1122 §4.2.3.6) */
 };
 
 /* conn->flags */
@@ -143,8 +165,16 @@ enum tcp_timer_kind {
 #define TF_RCVD_FIN     (1u << 14)
 #define TF_SYN_ACKED    (1u << 15)
 #define TF_CLOSE_PENDING (1u << 16) /* in TIME_WAIT; CLOSED owed once read */
+#define TF_RECOVERY     (1u << 17) /* fast recovery until snd_una >= recover */
+#define TF_SACK_RECOVERY (1u << 18) /* ... driven by the scoreboard (RFC 6675) */
+#define TF_TLP_OUT      (1u << 19) /* a tail loss probe is unacknowledged */
+#define TF_TLP_RXT      (1u << 20) /* ... and it was a retransmission */
+#define TF_RTO_RECOVER  (1u << 21) /* RTO'd: no fast retransmit below recover */
+#define TF_NODELAY      (1u << 22) /* DPT_OPT_NODELAY: no Nagle */
+#define TF_KEEPALIVE    (1u << 23) /* DPT_OPT_KEEPALIVE */
 
 struct tcp_listener;
+struct tcp_optspec;
 
 /* A byte queue made of mbufs linked through m->next (each a single
  * segment; the chain's pkt_len/nb_segs are not maintained). */
@@ -162,11 +192,37 @@ struct tcp_conn {
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t snd_mss;          /* effective: min(peer's, ours) */
 	uint32_t max_snd_wnd;      /* largest window the peer offered */
-	uint32_t cwnd, ssthresh;   /* RFC 5681 (Reno, until issue 6) */
-	uint32_t bytes_acked;      /* RFC 3465 appropriate byte counting */
+	uint32_t cwnd, ssthresh;   /* RFC 5681; grown and cut by cc_ops */
 	/* Receive sequence space. */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */
-	uint16_t unacked_segs;
+	uint32_t rcv_wup;          /* rcv_nxt in our last ACK (delayed ACK) */
+	uint32_t rcv_mss;          /* the peer's full-sized segment, estimated */
+	uint32_t snd_sml;          /* end of the last sub-MSS segment sent
+				    * (Nagle, RFC 9293 Appendix A.3) */
+
+	/* Options negotiated on the SYNs (RFC 7323, RFC 2018): each is on
+	 * when we are configured for it and the peer's SYN carried it. Read
+	 * these, never the config, to know what a connection uses:
+	 *   ws_ok   window scaling: the peer's SEG.WND << snd_wscale, ours
+	 *           >> rcv_wscale (both 0 when off; never on SYNs);
+	 *   sack_ok SACK-permitted both ways (the field further down, read by
+	 *           recovery): our ACKs carry SACK blocks; the peer's are validated
+	 *           into seg->opts.sack, which tcp_opt_sack_blocks() returns;
+	 *   ts_ok   timestamps: every segment carries TSopt, PAWS is on and
+	 *           snd_mss already has the option's 12 bytes taken off. */
+	bool ws_ok, ts_ok;         /* sack_ok: below, with loss recovery */
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t ts_offset;        /* our TSval = engine ms clock + ts_offset */
+	uint32_t ts_recent;        /* RFC 7323 §4.3 TS.Recent */
+	uint64_t ts_recent_ms;     /* engine ms when TS.Recent was set (§5.5) */
+	uint32_t last_ack_sent;    /* RFC 7323 Last.ACK.sent */
+	/* SACK generation (RFC 2018 §4): a sequence number inside each of the
+	 * last blocks that reported new out-of-order data, newest first; and a
+	 * D-SACK block (RFC 2883) owed by the next ACK. */
+	uint32_t sack_recent[TCP_SACK_MAX];
+	uint8_t nsack_recent;
+	bool dsack_owed;
+	struct tcp_sack_block dsack;
 
 	/* RFC 6298. */
 	uint32_t srtt_us, rttvar_us, rto_us;
@@ -182,7 +238,26 @@ struct tcp_conn {
 	uint16_t ooo_segs;
 	uint32_t snd_buf, rcv_buf;
 
-	struct tcp_timer t_rexmit, t_delack, t_linger;
+	struct tcp_timer t_rexmit, t_delack, t_linger, t_keep;
+
+	/* Keepalive (RFC 1122 §4.2.3.6): per connection, from the config. */
+	uint64_t last_rx_us;       /* last acceptable segment from the peer */
+	uint16_t ka_idle_s, ka_intvl_s;
+	uint8_t ka_cnt;
+	uint8_t ka_probes;         /* sent since the peer was last heard */
+	uint8_t persist_unanswered; /* zero-window probes with no reply */
+
+	/* Congestion control and loss recovery (tcp_cc.h, tcp_recovery.c). */
+	const struct tcp_cc_ops *cc_ops;
+	struct tcp_cc_state cc;
+	uint32_t recover;          /* RFC 6582 recover, RFC 6675 RecoveryPoint */
+	uint32_t tlp_high_seq;     /* RFC 8985 §7.4 TLP.end_seq */
+	uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
+	bool sack_ok;              /* SACK negotiated (RFC 2018): set by the
+				    * options' negotiation, read by recovery */
+	bool tlp;                  /* [tcp] tlp */
+	struct tcp_scoreboard sb;  /* RFC 6675, used when sack_ok */
+	struct tcp_timer t_tlp;
 
 	struct tcp_listener *listener;     /* until accepted */
 	TAILQ_ENTRY(tcp_conn) lnode;       /* listener's syn/accept lists */
@@ -206,10 +281,10 @@ struct tcp_tw {
 	uint32_t rcv_nxt;          /* just past the peer's FIN */
 	uint32_t rcv_wnd;          /* window our ACKs offer */
 	uint32_t max_snd_wnd;      /* for the old-ACK test (RFC 5961 §5.2) */
-	uint32_t ts_recent;        /* RFC 7323 TS.Recent, once timestamps exist */
+	uint32_t ts_recent;        /* RFC 7323 TS.Recent (TW_TS) */
 	uint16_t mss;              /* for telemetry */
 	uint8_t flags;             /* TW_* */
-	uint8_t pad;
+	uint8_t rcv_wscale;        /* shift of the window our ACKs offer */
 	struct tcp_tw *next;       /* engine's batch-end list */
 	struct tcp_timer timer;    /* 2*MSL */
 };
@@ -218,6 +293,7 @@ struct tcp_tw {
 #define TW_ACK_NOW 0x01            /* an ACK goes out at batch end */
 #define TW_QUEUED  0x02            /* on eng->tw_batch */
 #define TW_DEAD    0x04            /* released; memory back at batch end */
+#define TW_TS      0x08            /* timestamps were on: ACKs carry TSopt */
 
 /* The connection table maps a 4-tuple to a struct tcp_conn or to a
  * struct tcp_tw with bit 0 set (both are 8-byte aligned), so one bulk
@@ -268,6 +344,7 @@ struct tcp_engine {
 	uint16_t our_mss;
 	uint64_t now_us;                   /* since clock_origin */
 	uint64_t tick_recip;               /* UINT64_MAX / cfg.tick_us */
+	uint64_t now_ms;                   /* now_us / 1000: the TS clock */
 	uint64_t clock_origin;             /* caller's time at the first batch */
 	bool clock_started;
 	uint32_t ip_id;
@@ -379,6 +456,12 @@ static inline uint64_t tcp_ms_to_tick(const struct tcp_engine *eng,
 void tcp_mq_free(struct tcp_mq *q);
 void tcp_ooo_free(struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
+/* RFC 7323 §4: our TSval for a connection with ts_offset off. */
+static inline uint32_t tcp_ts_now(const struct tcp_engine *eng,
+				  uint32_t off)
+{
+	return (uint32_t)eng->now_ms + off;
+}
 
 /* tcp_table.c */
 int tcp_table_create(struct tcp_engine *eng, unsigned int id, int socket);
@@ -424,6 +507,9 @@ void tcp_tw_input(struct tcp_engine *eng, struct tcp_tw *tw,
 void tcp_tw_expire(struct tcp_engine *eng, struct tcp_tw *tw);
 void tcp_tw_flush(struct tcp_engine *eng);
 void tcp_tw_info(const struct tcp_tw *tw, struct dpt_conn_info *out);
+bool tcp_tw_syn_is_new(const struct tcp_engine *eng, bool ts_ok,
+		       uint32_t ts_recent, uint32_t rcv_nxt,
+		       const struct tcp_seg *seg);
 
 /* tcp_input.c */
 enum tcp_seq_verdict { TCP_SEQ_BAD, TCP_SEQ_OK, TCP_SEQ_PROBE };
@@ -436,6 +522,8 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 void tcp_conn_init_from_syn(struct tcp_engine *eng, struct tcp_conn *c,
 			    const struct tcp_seg *seg);
 void tcp_rtt_sample(struct tcp_engine *eng, struct tcp_conn *c, uint32_t rtt_us);
+uint32_t tcp_sack_build(const struct tcp_conn *c, struct tcp_sack_block *b,
+			uint32_t max);
 
 /* tcp_output.c */
 void tcp_output_mark(struct tcp_engine *eng, struct tcp_conn *c);
@@ -447,15 +535,33 @@ void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_send_rst_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
 			uint32_t seq, uint32_t ack, uint8_t flags);
-void tcp_send_ack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
-			uint32_t seq, uint32_t ack, uint32_t wnd);
+void tcp_send_ack_tw(struct tcp_engine *eng, const struct tcp_tw *tw);
 void tcp_send_synack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
-			   uint32_t iss, uint32_t ack, uint32_t wnd);
+			   uint32_t iss, uint32_t ack, uint32_t wnd,
+			   const struct tcp_optspec *o);
 void tcp_tx_flush(struct tcp_engine *eng);
 void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c);
 void tcp_arm_rexmit(struct tcp_engine *eng, struct tcp_conn *c);
 uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
 			    const struct tcp_conn *c);
+uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
+			    uint32_t seq, uint32_t max_len);
+uint32_t tcp_send_new_segment(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_send_keepalive_probe(struct tcp_engine *eng, struct tcp_conn *c);
+
+/* tcp_keepalive.c */
+void tcp_keepalive_reset(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_keepalive_timeout(struct tcp_engine *eng, struct tcp_conn *c);
+
+/* The peer was heard from (an acceptable segment): keepalive's idle time
+ * starts again (its timer is moved lazily, see tcp_keepalive.c) and the
+ * probes so far count as answered. */
+static inline void tcp_peer_heard(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	c->last_rx_us = eng->now_us;
+	c->ka_probes = 0;
+	c->persist_unanswered = 0;
+}
 
 /* tcp_isn.c */
 uint64_t tcp_siphash(const uint64_t key[2], const uint64_t *m, unsigned int n);
@@ -463,9 +569,40 @@ uint32_t tcp_isn(const struct tcp_engine *eng, const struct tcp_tuple *t);
 void tcp_conn_set_iss(struct tcp_conn *c, uint32_t iss);
 
 /* tcp_options.c */
+/* The options of one segment we send. */
+struct tcp_optspec {
+	uint16_t mss;              /* 0 = none */
+	bool has_ws, sack_ok, has_ts;
+	uint8_t ws;
+	uint8_t nsack;             /* SACK blocks to send */
+	uint32_t ts_val, ts_ecr;
+	struct tcp_sack_block sack[TCP_SACK_MAX];
+};
 void tcp_parse_options(struct tcp_engine *eng, const uint8_t *p,
 		       uint32_t len, struct tcp_opts *o);
 uint32_t tcp_write_syn_options(const struct tcp_engine *eng, uint8_t *p);
+unsigned int tcp_opt_sack_blocks(const struct tcp_seg *seg,
+				 struct tcp_sack_block out[TCP_SACK_MAX_BLOCKS]);
+
+/* tcp_recovery.c */
+void tcp_recovery_init(struct tcp_engine *eng, struct tcp_conn *c);
+bool tcp_is_dupack(const struct tcp_conn *c, const struct tcp_seg *seg);
+void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
+		      const struct tcp_seg *seg, uint32_t prev_una,
+		      uint32_t acked, uint32_t rtt_us, bool dupack);
+void tcp_recovery_rto(struct tcp_engine *eng, struct tcp_conn *c);
+uint32_t tcp_send_window(const struct tcp_conn *c);
+bool tcp_sack_output(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_tlp_arm(struct tcp_engine *eng, struct tcp_conn *c);
+void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c);
+uint32_t tcp_write_options(const struct tcp_optspec *o, uint8_t *p);
+uint8_t tcp_wscale_for(uint32_t rcv_buf);
+uint32_t tcp_ts_offset(const struct tcp_engine *eng, uint32_t lip,
+		       uint32_t rip);
+void tcp_syn_optspec(const struct tcp_engine *eng, const struct tcp_conn *c,
+		     struct tcp_optspec *o);
+void tcp_opts_negotiate(struct tcp_engine *eng, struct tcp_conn *c,
+			const struct tcp_opts *syn);
 
 static inline bool tcp_synchronized(enum dpt_state s)
 {

@@ -52,6 +52,6 @@ uint32_t tcp_isn(const struct tcp_engine *eng, const struct tcp_tuple *t)
 void tcp_conn_set_iss(struct tcp_conn *c, uint32_t iss)
 {
 	c->iss = iss;
-	c->snd_una = c->snd_nxt = c->snd_max = iss;
+	c->snd_una = c->snd_nxt = c->snd_max = c->snd_sml = iss;
 	c->sndq_seq = iss + 1;
 }

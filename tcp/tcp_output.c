@@ -1,8 +1,11 @@
 /* tcp_output.c — what to send: SYN/SYN-ACK, data within the peer's window
- * and cwnd, FIN after the data, pure ACKs (at most one per connection per
+ * and cwnd (sender SWS avoidance and Nagle decide when a short segment
+ * may go), FIN after the data, the window we offer (receiver SWS
+ * avoidance), pure ACKs (at most one per connection per
  * batch, sent when the batch ends — the only exception being the
  * duplicate ACK owed at once to each out-of-order segment, RFC 5681 §4.2),
- * RSTs, retransmission on timeout (RFC 6298) and zero-window probes.
+ * RSTs, retransmission on timeout (RFC 6298), zero-window and keepalive
+ * probes.
  * Builds IPv4+TCP packets and hands a batch's packets to the transmit
  * function in one call at its end (earlier only past TCP_TXQ_MAX). */
 #include <errno.h>
@@ -77,22 +80,47 @@ static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
 	}
 }
 
+/* The window we offer. Receiver SWS avoidance (RFC 9293 §3.8.6.2.2,
+ * RFC 1122 §4.2.3.3): the right edge RCV.NXT + RCV.WND moves only when it
+ * can move by at least min(rcv_buf / 2, MSS), so a slow reader never
+ * invites tiny segments; and it never moves back (§3.8.6: a window
+ * offered is not shrunk). Every segment we send carries this.
+ * With window scaling (RFC 7323 §2.3) at most 65535 << our shift; the
+ * field rounds up rather than shrink the edge (wnd_field(), §2.4). */
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
 	uint32_t used = c->rcvq.bytes + c->ooo_bytes;
 	uint32_t free_bytes = c->rcv_buf > used ? c->rcv_buf - used : 0;
 	uint32_t promised = seq_gt(c->rcv_adv, c->rcv_nxt) ?
 			    c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t wnd = promised;
 
-	/* Never shrink a window already offered (RFC 9293 §3.8.6). */
-	return RTE_MIN(RTE_MAX(free_bytes, promised), TCP_MAX_WIN);
+	if (free_bytes > promised &&
+	    free_bytes - promised >= RTE_MIN(c->rcv_buf / 2, c->snd_mss))
+		wnd = free_bytes;
+	return RTE_MIN(wnd, TCP_MAX_WIN << c->rcv_wscale);
+}
+
+/* The window field for wnd bytes at shift ws (RFC 7323 §2.3): rounded
+ * down, except that the edge already promised is kept by rounding up
+ * (§2.4), as Linux does. *adv: the bytes the field offers. */
+static uint16_t wnd_field(uint32_t wnd, uint32_t promised, uint8_t ws,
+			  uint32_t *adv)
+{
+	uint32_t f = wnd >> ws;
+
+	if ((f << ws) < promised)
+		f = (promised + (1u << ws) - 1) >> ws;
+	f = RTE_MIN(f, TCP_MAX_WIN);
+	*adv = f << ws;
+	return (uint16_t)f;
 }
 
 struct seg_spec {
 	uint32_t seq, ack;
 	uint8_t flags;
 	uint16_t wnd;
-	bool syn_opts;
+	const struct tcp_optspec *opts; /* NULL: no options */
 	const struct tcp_mq *data;   /* payload source, or NULL */
 	uint32_t data_off, len;
 };
@@ -111,8 +139,8 @@ static int emit(struct tcp_engine *eng, const struct tcp_tuple *t,
 		eng->stats.tx_nombuf++;
 		return -ENOBUFS;
 	}
-	if (s->syn_opts)
-		optlen = tcp_write_syn_options(eng, opts);
+	if (s->opts != NULL)
+		optlen = tcp_write_options(s->opts, opts);
 	hlen = sizeof(*ip) + sizeof(*th) + optlen;
 	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, hlen + s->len);
 	if (ip == NULL) {
@@ -169,22 +197,66 @@ static int emit(struct tcp_engine *eng, const struct tcp_tuple *t,
  * the peer already received would be unacceptable to it (RFC 9293
  * §3.10.7.4), and two such peers would trade ACKs forever. */
 static int conn_emit(struct tcp_engine *eng, struct tcp_conn *c,
-		     struct seg_spec *s)
+		     struct seg_spec *s, struct tcp_optspec *o)
 {
-	uint32_t wnd = tcp_rcv_window(c);
+	uint32_t wnd = tcp_rcv_window(c), adv;
+	uint32_t promised = seq_gt(c->rcv_adv, c->rcv_nxt) ?
+			    c->rcv_adv - c->rcv_nxt : 0;
+	bool ack;
 
-	s->wnd = (uint16_t)wnd;
-	if (c->state != DPT_SYN_SENT || (s->flags & TH_ACK)) {
+	if (s->flags & TH_SYN) {
+		/* RFC 7323 §2.2: the window of a SYN is never scaled. */
+		adv = RTE_MIN(wnd, TCP_MAX_WIN);
+		s->wnd = (uint16_t)adv;
+	} else {
+		s->wnd = wnd_field(wnd, promised, c->rcv_wscale, &adv);
+	}
+	ack = c->state != DPT_SYN_SENT || (s->flags & TH_ACK);
+	if (ack) {
 		s->ack = c->rcv_nxt;
 		s->flags |= TH_ACK;
 	}
+	if (!(s->flags & TH_SYN) && (c->ts_ok || (ack && c->sack_ok))) {
+		/* RFC 7323 §3.2: once negotiated, every segment carries TSopt;
+		 * RFC 2018 §4: ACKs carry SACK blocks. */
+		*o = (struct tcp_optspec){ .has_ts = c->ts_ok };
+		o->ts_val = tcp_ts_now(eng, c->ts_offset);
+		o->ts_ecr = c->ts_recent;
+		if (ack && c->sack_ok)
+			o->nsack = (uint8_t)tcp_sack_build(c, o->sack,
+				c->ts_ok ? 3 : TCP_SACK_MAX);
+		s->opts = o;
+	}
 	if (emit(eng, &c->tuple, s) < 0)
 		return -ENOBUFS;
-	c->rcv_adv = c->rcv_nxt + wnd;
+	if (s->opts != NULL && s->opts->nsack > 0) {
+		eng->stats.tx_sack_blocks += s->opts->nsack;
+		if (c->dsack_owed) {
+			eng->stats.tx_dsack++;
+			c->dsack_owed = false;
+		}
+	}
+	if (ack)
+		c->last_ack_sent = c->rcv_nxt;
+	if (seq_gt(c->rcv_nxt + adv, c->rcv_adv) || promised == 0)
+		c->rcv_adv = c->rcv_nxt + adv;
+	c->rcv_wup = c->rcv_nxt;
 	c->flags &= ~(TF_ACK_NOW | TF_DELACK);
-	c->unacked_segs = 0;
 	tcp_timer_stop(&eng->wheel, &c->t_delack);
 	return 0;
+}
+
+/* Payload bytes a segment may carry: the MSS less the SACK blocks an ACK
+ * would carry now (TSopt is already off snd_mss, RFC 7323 §3.2 / RFC 6691). */
+static uint32_t seg_payload_max(const struct tcp_conn *c)
+{
+	uint32_t n;
+
+	if (!c->sack_ok || (c->ooo == NULL && !c->dsack_owed))
+		return c->snd_mss;
+	n = c->ooo_segs + c->dsack_owed;
+	n = RTE_MIN(n, c->ts_ok ? 3u : (uint32_t)TCP_SACK_MAX);
+	return RTE_MAX(c->snd_mss - (4 + 8 * n), 64u);
 }
 
 uint32_t tcp_rto_backed_off(const struct tcp_engine *eng,
@@ -214,32 +286,49 @@ static void start_rtt(struct tcp_engine *eng, struct tcp_conn *c, uint32_t seq)
 /* SYN (SYN_SENT) or SYN-ACK (passive / simultaneous open), RFC 9293 §3.5. */
 static bool send_syn(struct tcp_engine *eng, struct tcp_conn *c)
 {
+	struct tcp_optspec o;
 	struct seg_spec s = {
 		.seq = c->iss,
 		.flags = TH_SYN | (c->state == DPT_SYN_SENT ? 0 : TH_ACK),
-		.syn_opts = true,
+		.opts = &o,
 	};
 
+	tcp_syn_optspec(eng, c, &o);
 	start_rtt(eng, c, c->iss);
-	if (conn_emit(eng, c, &s) < 0)
+	if (conn_emit(eng, c, &s, &o) < 0)
 		return false;
 	c->snd_nxt = c->iss + 1;
 	return true;
 }
 
-/* Sends data and FIN from snd_nxt as far as window and cwnd allow. */
-static bool send_data(struct tcp_engine *eng, struct tcp_conn *c)
+/* Nagle's algorithm (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4) in Minshall's
+ * form (RFC 9293 Appendix A.3, as Linux): new data that makes a segment
+ * shorter than the MSS waits while an earlier short segment is not yet
+ * acknowledged — one small segment in flight at a time. Full segments
+ * never wait, so the tail of a large write goes with it; retransmissions
+ * and a segment carrying our FIN are never held; DPT_OPT_NODELAY turns
+ * it off. */
+static bool nagle_holds(const struct tcp_conn *c, uint32_t seq)
+{
+	return !(c->flags & TF_NODELAY) && seq_geq(seq, c->snd_max) &&
+	       seq_gt(c->snd_sml, c->snd_una);
+}
+
+/* Sends data and FIN from snd_nxt up to wnd_end, at most max_segs
+ * segments; returns the sequence space sent. */
+static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
+			  uint32_t wnd_end, uint32_t max_segs)
 {
 	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
-	uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd);
-	uint32_t wnd_end = c->snd_una + wnd;
-	bool sent = false;
+	uint32_t mss = seg_payload_max(c);
+	struct tcp_optspec o;
+	uint32_t sent = 0;
 
-	for (;;) {
+	while (max_segs-- > 0) {
 		uint32_t seq = c->snd_nxt;
 		uint32_t avail = seq_lt(seq, data_end) ? data_end - seq : 0;
 		uint32_t usable = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
-		uint32_t len = RTE_MIN(RTE_MIN(avail, usable), c->snd_mss);
+		uint32_t len = RTE_MIN(RTE_MIN(avail, usable), mss);
 		struct seg_spec s = { .seq = seq, .data = &c->sndq,
 				      .data_off = seq - c->sndq_seq };
 		bool fin;
@@ -249,29 +338,84 @@ static bool send_data(struct tcp_engine *eng, struct tcp_conn *c)
 		/* RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment shorter
 		 * than the MSS while more data waits goes only if it is at least
 		 * half the peer's largest window, or nothing is in flight. */
-		if (len < c->snd_mss && len < avail &&
+		if (len < mss && len < avail &&
 		    len < c->max_snd_wnd / 2 && c->snd_max != c->snd_una)
 			break;
 		fin = (c->flags & TF_FIN_QUEUED) && seq + len == data_end;
+		if (len > 0 && len < c->snd_mss && !fin && nagle_holds(c, seq)) {
+			eng->stats.nagle_delayed++;
+			break;
+		}
 		if (len == 0 && !fin)
 			break;
 		s.len = len;
 		s.flags = (uint8_t)((fin ? TH_FIN : 0) |
 				    (len && seq + len == data_end ? TH_PSH : 0));
 		start_rtt(eng, c, seq);
-		if (conn_emit(eng, c, &s) < 0)
+		if (conn_emit(eng, c, &s, &o) < 0)
 			break;
-		if (seq_lt(seq, c->snd_max))
+		if (seq_lt(seq, c->snd_max)) {
 			eng->stats.retransmits++;
+			if (seq_leq(seq, c->rtt_seq))
+				c->flags &= ~TF_RTT_TIMING;
+		}
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
+		if (len > 0 && len < c->snd_mss &&
+		    seq_geq(seq + len, c->snd_sml))
+			c->snd_sml = seq + len;
 		if (fin)
 			c->flags |= TF_FIN_SENT;
 		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
-		sent = true;
+		sent += len + (fin ? 1 : 0);
 		if (fin)
 			break;
 	}
 	return sent;
+}
+
+/* One new segment (RFC 6675 NextSeg rule 2, RFC 8985 §7.3 probe): the
+ * peer's window bounds it, cwnd does not (the caller's pipe or PTO
+ * decided). */
+uint32_t tcp_send_new_segment(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (c->snd_nxt != c->snd_max)
+		return 0;
+	return send_data(eng, c, c->snd_una + c->snd_wnd, 1);
+}
+
+/* Resends [seq, seq + len) of what was sent before, len at most max_len
+ * and one SMSS, with the FIN if it ends there; snd_nxt does not move.
+ * Returns the sequence space resent (0: nothing). */
+uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
+			    uint32_t seq, uint32_t max_len)
+{
+	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
+	uint32_t len = 0;
+	bool fin;
+	struct seg_spec s = { .seq = seq, .data = &c->sndq };
+	struct tcp_optspec o;
+
+	if (seq_lt(seq, c->sndq_seq) || !seq_lt(seq, c->snd_max))
+		return 0;
+	if (seq_lt(seq, data_end))
+		len = RTE_MIN(RTE_MIN(data_end - seq, seg_payload_max(c)),
+			      max_len);
+	len = RTE_MIN(len, c->snd_max - seq);
+	fin = (c->flags & TF_FIN_SENT) && seq + len == data_end &&
+	      seq_gt(c->snd_max, data_end);
+	if (len == 0 && !fin)
+		return 0;
+	s.len = len;
+	s.data_off = seq - c->sndq_seq;
+	s.flags = (uint8_t)((fin ? TH_FIN : 0) |
+			    (len && seq + len == data_end ? TH_PSH : 0));
+	if (conn_emit(eng, c, &s, &o) < 0)
+		return 0;
+	eng->stats.retransmits++;
+	c->retransmits++;
+	if ((c->flags & TF_RTT_TIMING) && seq_leq(seq, c->rtt_seq))
+		c->flags &= ~TF_RTT_TIMING;     /* Karn */
+	return len + (fin ? 1 : 0);
 }
 
 void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
@@ -287,13 +431,19 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 		 * when nothing is queued. */
 		if (c->state == DPT_FIN_WAIT_1 && c->sndq.bytes == 0 &&
 		    c->snd_nxt == c->iss + 1)
-			sent |= send_data(eng, c);
+			sent |= send_data(eng, c, c->snd_una +
+					  tcp_send_window(c), UINT32_MAX) > 0;
 	} else if (c->state != DPT_TIME_WAIT) {
-		sent = send_data(eng, c);
+		if (c->flags & TF_SACK_RECOVERY)
+			sent = tcp_sack_output(eng, c);
+		else
+			sent = send_data(eng, c, c->snd_una +
+					 tcp_send_window(c), UINT32_MAX) > 0;
 	}
 	if (!sent && (c->flags & TF_ACK_NOW) && c->state != DPT_SYN_SENT) {
 		struct seg_spec s = { .seq = c->snd_max };
-		conn_emit(eng, c, &s);
+		struct tcp_optspec o;
+		conn_emit(eng, c, &s, &o);
 	}
 	c->snd_max = seq_max(c->snd_max, c->snd_nxt);
 
@@ -308,6 +458,7 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 		c->flags |= TF_PERSIST;
 		tcp_arm_rexmit(eng, c);
 	}
+	tcp_tlp_arm(eng, c);
 }
 
 /* An ACK that cannot wait for the end of the batch: a duplicate ACK for
@@ -315,8 +466,9 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 void tcp_send_ack_now(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	struct seg_spec s = { .seq = c->snd_max };
+	struct tcp_optspec o;
 
-	conn_emit(eng, c, &s);
+	conn_emit(eng, c, &s, &o);
 }
 
 void tcp_send_ack(struct tcp_engine *eng, struct tcp_conn *c)
@@ -352,26 +504,35 @@ void tcp_send_rst_for(struct tcp_engine *eng, const struct tcp_seg *seg)
 				   !!(seg->flags & TH_FIN), TH_RST | TH_ACK);
 }
 
-/* A pure ACK with no TCB behind it (a TIME_WAIT record). */
-void tcp_send_ack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
-			uint32_t seq, uint32_t ack, uint32_t wnd)
+/* A pure ACK with no TCB behind it: a TIME_WAIT record's, with the
+ * window at the connection's shift and, when timestamps were on, TSopt. */
+void tcp_send_ack_tw(struct tcp_engine *eng, const struct tcp_tw *tw)
 {
+	struct tcp_optspec o = { .has_ts = true, .ts_ecr = tw->ts_recent };
 	struct seg_spec s = {
-		.seq = seq, .ack = ack, .flags = TH_ACK,
-		.wnd = (uint16_t)RTE_MIN(wnd, TCP_MAX_WIN),
+		.seq = tw->snd_nxt, .ack = tw->rcv_nxt, .flags = TH_ACK,
+		/* rounded up: the edge the TCB offered stays (RFC 7323 §2.4) */
+		.wnd = (uint16_t)RTE_MIN((tw->rcv_wnd + (1u << tw->rcv_wscale) - 1)
+					 >> tw->rcv_wscale, TCP_MAX_WIN),
 	};
 
-	emit(eng, t, &s);
+	if (tw->flags & TW_TS) {
+		o.ts_val = tcp_ts_now(eng, tcp_ts_offset(eng, tw->tuple.lip,
+							 tw->tuple.rip));
+		s.opts = &o;
+	}
+	emit(eng, &tw->tuple, &s);
 }
 
-/* A SYN-ACK with no TCB behind it (a SYN cookie), with our SYN options.
+/* A SYN-ACK with no TCB behind it (a SYN cookie), with options o.
  * RFC 7323 §2.2: the window of a SYN is never scaled. */
 void tcp_send_synack_tuple(struct tcp_engine *eng, const struct tcp_tuple *t,
-			   uint32_t iss, uint32_t ack, uint32_t wnd)
+			   uint32_t iss, uint32_t ack, uint32_t wnd,
+			   const struct tcp_optspec *o)
 {
 	struct seg_spec s = {
 		.seq = iss, .ack = ack, .flags = TH_SYN | TH_ACK,
-		.wnd = (uint16_t)RTE_MIN(wnd, TCP_MAX_WIN), .syn_opts = true,
+		.wnd = (uint16_t)RTE_MIN(wnd, TCP_MAX_WIN), .opts = o,
 	};
 
 	emit(eng, t, &s);
@@ -392,23 +553,49 @@ void tcp_send_rst_conn(struct tcp_engine *eng, struct tcp_conn *c)
 		eng->stats.tx_rst++;
 }
 
+/* RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: a zero-window probe, the first
+ * one RTO after the window closed, then at exponentially growing
+ * intervals (the backed-off RTO, at most rto_max_ms). The probe is an old
+ * sequence number with no data, so it never goes beyond the window and
+ * draws an ACK with the current window. A peer that answers keeps the
+ * connection for ever; data_retries probes in a row with no answer at all
+ * abort it (as Linux's tcp_retries2 does). */
 static void persist_probe(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	/* An old sequence number draws an ACK with the current window. */
 	struct seg_spec s = { .seq = c->snd_una - 1 };
+	struct tcp_optspec o;
 
-	conn_emit(eng, c, &s);
+	if (c->persist_unanswered >= eng->cfg.data_retries) {
+		eng->stats.persist_timeouts++;
+		eng->stats.conn_timeout++;
+		tcp_send_rst_conn(eng, c);
+		tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
+		return;
+	}
+	conn_emit(eng, c, &s, &o);
+	eng->stats.persist_probes++;
+	c->persist_unanswered++;
 	if (c->retries < 30)
 		c->retries++;
 	c->flags |= TF_PERSIST;
 	tcp_arm_rexmit(eng, c);
 }
 
+/* RFC 1122 §4.2.3.6: a keepalive probe is <SEQ=SND.NXT-1> with no data,
+ * which the peer must answer with an ACK. */
+void tcp_send_keepalive_probe(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	struct seg_spec s = { .seq = c->snd_max - 1 };
+	struct tcp_optspec o;
+
+	conn_emit(eng, c, &s, &o);
+}
+
 /* RFC 6298 §5: on expiry retransmit the earliest unacknowledged segment,
  * back off the timer, and give up after the configured retries. */
 void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	uint32_t limit, flight;
+	uint32_t limit;
 
 	if (c->flags & TF_PERSIST) {
 		persist_probe(eng, c);
@@ -439,12 +626,9 @@ void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		tcp_conn_finish(eng, c, DPT_EV_ERROR, -ETIMEDOUT);
 		return;
 	}
+	tcp_recovery_rto(eng, c);
 	c->retries++;
 	c->retransmits++;
-	flight = c->snd_max - c->snd_una;
-	c->ssthresh = RTE_MAX(flight / 2, 2 * c->snd_mss);
-	c->cwnd = c->snd_mss;
-	c->bytes_acked = 0;
 	c->flags &= ~TF_RTT_TIMING;      /* Karn: no sample from a retransmit */
 	c->snd_nxt = c->snd_una;
 	if (!(c->flags & TF_SYN_ACKED))

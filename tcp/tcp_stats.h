@@ -31,10 +31,25 @@
 	X(tx_rst)             /* RSTs sent */                                  \
 	X(tx_challenge_ack)   /* challenge ACKs sent (RFC 5961) */             \
 	X(challenge_ack_limited) /* challenge ACK suppressed (RFC 5961 §7) */  \
+	X(nagle_delayed)      /* a small segment held back by Nagle */         \
+	X(delack_sent)        /* ACKs sent by the delayed-ACK timer */         \
+	X(win_updates)        /* window updates sent after the app read */     \
+	X(persist_probes)     /* zero-window probes sent */                    \
+	X(persist_timeouts)   /* aborted: zero-window probes unanswered */     \
+	X(keepalive_probes)   /* keepalive probes sent */                      \
+	X(keepalive_timeouts) /* aborted: keepalive probes unanswered */       \
+	X(fin_wait2_timeouts) /* closed: peer sent no FIN in fin_wait2_ms */   \
 	X(tx_nombuf)          /* drop: mbuf pool empty when transmitting */    \
 	X(tx_drop)            /* drop: transmit function refused */            \
-	X(retransmits)        /* segments retransmitted on RTO */              \
+	X(retransmits)        /* segments retransmitted (RTO, fast, SACK, TLP) */ \
 	X(rto_expired)        /* retransmission timer expirations */           \
+	X(fast_retransmits)   /* retransmits on entering recovery (RFC 5681) */\
+	X(recoveries)         /* fast recovery episodes (NewReno or SACK) */   \
+	X(sack_recoveries)    /* ... of which SACK-based (RFC 6675) */         \
+	X(partial_acks)       /* ACKs inside recovery short of recover */      \
+	X(tlp_probes)         /* tail loss probes sent (RFC 8985 §7) */        \
+	X(tlp_recoveries)     /* probes that repaired a tail loss */           \
+	X(rx_dsack)           /* D-SACK blocks received (RFC 2883) */          \
 	X(conn_timeout)       /* connections aborted: retries exhausted */     \
 	X(conn_opened_active) /* connect() reached ESTABLISHED */              \
 	X(conn_opened_passive)/* accepted connections */                       \
@@ -48,7 +63,18 @@
 	X(conn_limit)         /* refused: max_conns reached */                 \
 	X(tw_expired)         /* TIME_WAIT ended after 2*MSL */                \
 	X(tw_overflow)        /* closed without TIME_WAIT: max_time_wait */    \
-	X(state_changes)      /* tcp_set_state() calls */
+	X(state_changes)      /* tcp_set_state() calls */                      \
+	X(rx_paws_drop)       /* drop: PAWS, TSval older than TS.Recent (ACKed) */ \
+	X(rx_paws_idle)       /* TS.Recent older than 24 days invalidated (RFC 7323 §5.5) */ \
+	X(rx_ts_missing)      /* drop: no TSopt on a timestamped conn (RFC 7323 §3.2) */ \
+	X(rx_wscale_clamped)  /* peer's window shift above 14 taken as 14 */   \
+	X(rtt_ts_samples)     /* RTT samples taken from TSecr (RFC 7323 §4.1) */ \
+	X(rx_sack_blocks)     /* valid SACK blocks received */                 \
+	X(rx_sack_bad)        /* SACK blocks outside SND.UNA..SND.MAX ignored */ \
+	X(tx_sack_blocks)     /* SACK blocks sent */                           \
+	X(tx_dsack)           /* D-SACK blocks sent (RFC 2883) */              \
+	X(syncookies_opts)    /* cookie conns with WS/SACK restored from TSecr */ \
+	X(rx_tw_syn_ts_old)   /* SYN to TIME_WAIT not newer by TS (RFC 6191) */
 
 struct tcp_stats {
 #define TCP_STATS_FIELD(n) uint64_t n;

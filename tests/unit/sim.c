@@ -188,6 +188,13 @@ bool sim_parse(const uint8_t *ip, uint32_t len, struct sim_seg *g)
 		case 4:
 			g->sack_ok = true;
 			break;
+		case 5:
+			for (unsigned int i = 0; i < (o[1] - 2u) / 8 && i < 4; i++) {
+				g->sack[i][0] = rd32(o + 2 + 8 * i);
+				g->sack[i][1] = rd32(o + 6 + 8 * i);
+				g->nsack = (uint8_t)(i + 1);
+			}
+			break;
 		case 8:
 			if (o[1] == 10) {
 				g->has_ts = true;
@@ -227,7 +234,7 @@ static const char *node_name(int n)
 void sim_fmt_seg(const struct sim_seg *g, char *buf, size_t n)
 {
 	static const char *verd[] = {"", " [DROPPED]", " [HELD]", " [DUP]"};
-	char fl[64], opt[96] = "";
+	char fl[64], opt[256] = "";
 	int k = 0;
 	if (g->mss >= 0)
 		k += snprintf(opt + k, sizeof(opt) - k, " mss=%d", g->mss);
@@ -237,6 +244,9 @@ void sim_fmt_seg(const struct sim_seg *g, char *buf, size_t n)
 		k += snprintf(opt + k, sizeof(opt) - k, " sackok");
 	if (g->has_ts)
 		k += snprintf(opt + k, sizeof(opt) - k, " ts=%u/%u", g->tsval, g->tsecr);
+	for (unsigned int i = 0; i < g->nsack; i++)
+		k += snprintf(opt + k, sizeof(opt) - k, "%s%u-%u", i ? "," : " sack=",
+			      g->sack[i][0], g->sack[i][1]);
 	snprintf(buf, n,
 		 "#%u t=%" PRIu64 ".%03" PRIu64 "ms %s->%s %u.%u.%u.%u:%u > %u.%u.%u.%u:%u "
 		 "[%s] seq=%u ack=%u win=%u len=%u%s%s%s%s",
@@ -339,6 +349,13 @@ static void wire_push(struct sim *s, struct rte_mbuf *m, int from)
 		}
 		if (s->jitter_us)
 			due += rng_next(&s->rng) % (s->jitter_us + 1);
+		if (v != SIM_DROP && s->corrupt_ppm &&
+		    rng_next(&s->rng) % 1000000 < s->corrupt_ppm) {
+			uint8_t *b = rte_pktmbuf_mtod(m, uint8_t *);
+			uint32_t ihl = (uint32_t)(b[0] & 0xf) * 4;
+			b[ihl + 16] ^= 0x5a;   /* the TCP checksum */
+			m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		}
 	}
 	switch (v) {
 	case SIM_DROP:
@@ -570,8 +587,11 @@ static bool app_phase(struct sim *s)
 				dpt_shutdown(s->eng[sc->node], sc->c);
 			moved = true;
 		}
+		/* close once the peer's FIN was read and our own data is all
+		 * handed to the engine (a send buffer smaller than the data) */
 		if (sc->alive && sc->c != NULL && sc->close_on_eof && sc->eof &&
-		    !sc->close_on_eof_done) {
+		    !sc->close_on_eof_done &&
+		    (sc->tx == NULL || sc->tx_off == sc->tx_len)) {
 			sc->close_on_eof_done = true;
 			dpt_close(s->eng[sc->node], sc->c);
 			moved = true;
@@ -639,6 +659,11 @@ void sim_set_impair(struct sim *s, uint64_t seed, uint32_t loss_ppm, uint32_t du
 	s->loss_ppm = loss_ppm;
 	s->dup_ppm = dup_ppm;
 	s->jitter_us = jitter_us;
+}
+
+void sim_set_corrupt(struct sim *s, uint32_t corrupt_ppm)
+{
+	s->corrupt_ppm = corrupt_ppm;
 }
 
 unsigned int sim_nheld(const struct sim *s) { return s->nheld; }

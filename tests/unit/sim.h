@@ -46,6 +46,8 @@ struct sim_seg {
 	int wscale;         /* -1: none */
 	bool sack_ok, has_ts;
 	uint32_t tsval, tsecr;
+	uint8_t nsack;      /* SACK blocks (RFC 2018), first 4 */
+	uint32_t sack[4][2];/* [start, end) */
 	bool ip_csum_ok, tcp_csum_ok, well_formed;
 	int from, to;       /* SIM_A / SIM_B / SIM_RAW */
 	uint64_t t_us;      /* virtual time it was sent */
@@ -137,6 +139,7 @@ struct sim {
 	/* seeded impairment applied to engine output after the filter */
 	uint64_t rng;
 	uint32_t loss_ppm, dup_ppm, jitter_us;
+	uint32_t corrupt_ppm;        /* TCP checksum broken in transit */
 	/* the wire */
 	struct sim_wire_ent *wire;
 	unsigned int nwire, capwire;
@@ -194,6 +197,9 @@ void sim_set_filter(struct sim *s, sim_filter_fn fn, void *ctx);
 uint64_t sim_seed(uint64_t base);
 void sim_set_impair(struct sim *s, uint64_t seed, uint32_t loss_ppm,
 		    uint32_t dup_ppm, uint32_t jitter_us);
+/* Also corrupt (flip the TCP checksum of) ppm of engine output that passed
+ * the other impairments, drawn from the same seeded generator. */
+void sim_set_corrupt(struct sim *s, uint32_t corrupt_ppm);
 unsigned int sim_nheld(const struct sim *s);
 /* Release held segments (all, or the i-th) into the wire, not filtered again. */
 void sim_release_all(struct sim *s);

@@ -164,3 +164,71 @@ struct sim_conn *raw_established(struct sim **sp, struct raw_peer *rp, uint32_t 
 	*sp = s;
 	return l->accepted[0];
 }
+
+static uint8_t raw_opts_write(const struct raw_opts *o, uint8_t *b)
+{
+	uint8_t k = 0;
+	if (o->mss > 0) {
+		b[k++] = 2; b[k++] = 4;
+		b[k++] = (uint8_t)(o->mss >> 8); b[k++] = (uint8_t)o->mss;
+	}
+	if (o->sack_ok) {
+		b[k++] = 1; b[k++] = 1; b[k++] = 4; b[k++] = 2;
+	}
+	if (o->ts) {
+		b[k++] = 1; b[k++] = 1; b[k++] = 8; b[k++] = 10;
+		for (int i = 0; i < 4; i++)
+			b[k++] = (uint8_t)(o->tsval >> (24 - 8 * i));
+		for (int i = 0; i < 4; i++)
+			b[k++] = (uint8_t)(o->tsecr >> (24 - 8 * i));
+	}
+	if (o->ws >= 0) {
+		b[k++] = 1; b[k++] = 3; b[k++] = 3; b[k++] = (uint8_t)o->ws;
+	}
+	if (o->nsack) {
+		b[k++] = 1; b[k++] = 1; b[k++] = 5; b[k++] = (uint8_t)(2 + 8 * o->nsack);
+		for (unsigned int j = 0; j < o->nsack; j++)
+			for (int e = 0; e < 2; e++)
+				for (int i = 0; i < 4; i++)
+					b[k++] = (uint8_t)(o->sack[j][e] >> (24 - 8 * i));
+	}
+	return k;
+}
+
+void raw_send_o(struct raw_peer *rp, uint8_t flags, uint32_t seq, uint32_t ack,
+		const void *data, uint16_t len, const struct raw_opts *o)
+{
+	uint8_t b[64];
+	uint8_t n = raw_opts_write(o, b);
+	CHECK_MSG(n <= 40, "raw_send_o: %u option bytes", n);
+	struct seg_spec sp = {
+		.saddr = rp->ip, .daddr = rp->eng_ip, .sport = rp->port,
+		.dport = rp->eng_port, .seq = seq, .ack = ack, .flags = flags,
+		.win = rp->win, .data = data, .len = len, .opts = b, .optlen = n,
+	};
+	sim_inject(rp->s, &sp);
+	sim_run(rp->s);
+}
+
+struct sim_seg raw_handshake_o(struct raw_peer *rp, uint32_t isn, const struct raw_opts *o)
+{
+	struct sim_pkt *p = malloc(sizeof(*p));
+	CHECK(p != NULL);
+	rp->iss = isn;
+	raw_send_o(rp, F_SYN, isn, 0, NULL, 0, o);
+	RAW_EXPECT(rp, p);
+	CHECK_SEG(&p->seg, F_SYN | F_ACK, p->seg.seq, isn + 1);
+	rp->irs = p->seg.seq;
+	rp->rcv_nxt = p->seg.seq + 1;
+	rp->snd_nxt = isn + 1;
+	struct raw_opts a = RAW_OPTS_NONE;
+	if (o->ts && p->seg.has_ts) {
+		a.ts = true;
+		a.tsval = o->tsval + 1;
+		a.tsecr = p->seg.tsval;
+	}
+	raw_send_o(rp, F_ACK, rp->snd_nxt, rp->rcv_nxt, NULL, 0, &a);
+	struct sim_seg g = p->seg;
+	free(p);
+	return g;
+}

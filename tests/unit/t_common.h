@@ -52,6 +52,24 @@ struct sim_seg next_seg(const char *file, int line, struct sim *s, unsigned int 
 void no_seg(const char *file, int line, struct sim *s, unsigned int pos, int from);
 #define NO_SEG(s, pos, from) no_seg(__FILE__, __LINE__, (s), (pos), (from))
 
+/* Options of a raw peer's segment (written in Linux's layout). */
+struct raw_opts {
+	int mss;                     /* 0: none */
+	int ws;                      /* -1: none */
+	bool sack_ok;
+	bool ts;
+	uint32_t tsval, tsecr;
+	unsigned int nsack;
+	uint32_t sack[4][2];
+};
+#define RAW_OPTS_NONE ((struct raw_opts){ .ws = -1 })
+/* Like raw_send, with options o. */
+void raw_send_o(struct raw_peer *rp, uint8_t flags, uint32_t seq, uint32_t ack,
+		const void *data, uint16_t len, const struct raw_opts *o);
+/* raw_handshake with SYN options o; returns the SYN-ACK. The ACK carries
+ * TSopt (tsval o->tsval + 1, echoing the SYN-ACK's) when both SYNs had it. */
+struct sim_seg raw_handshake_o(struct raw_peer *rp, uint32_t isn, const struct raw_opts *o);
+
 #define CHECK_STAT(s, node, name, exp) CHECK_EQ((exp), sim_stats((s), (node))->name)
 
 #endif

@@ -689,7 +689,8 @@ void test_sender_avoids_silly_window(void)
 	}
 	for (unsigned int i = mark; i < sim_mark(s); i++) {
 		const struct sim_seg *g = sim_trace(s, i);
-		if (g->from != SIM_A || g->len == 0 || g->len == 1460 || g->seq == last_seq)
+		/* 1448: 1460 less the timestamps option (RFC 7323 §3.2). */
+		if (g->from != SIM_A || g->len == 0 || g->len == 1448 || g->seq == last_seq)
 			continue;
 		if (small++ == 0) {
 			first_small = i;
@@ -847,7 +848,10 @@ void test_ooo_overlapping_segments_trimmed(void)
 	CHECK_STAT(s, SIM_A, rx_ooo_dup, 2);
 	CHECK(sim_conn_info(a, &in));
 	CHECK_EQ(B + 700, in.rcv_nxt);
-	CHECK_EQ(65535, in.rcv_wnd);
+	CHECK_EQ(0, in.rcv_queued);
+	/* receiver SWS avoidance (RFC 9293 §3.8.6.2.2): 700 bytes read is
+	 * less than an MSS, so the right edge B + 65535 stays where it was */
+	CHECK_EQ(65535 - 700, in.rcv_wnd);
 	CHECK_STATE(DPT_ESTABLISHED, sim_state(a));
 	sim_free(s);
 }
@@ -945,7 +949,10 @@ void test_ooo_queue_bound(void)
 	CHECK_STAT(s, SIM_A, rx_bytes, 602);
 	struct dpt_conn_info in;
 	CHECK(sim_conn_info(a, &in));
-	CHECK_EQ(65535, in.rcv_wnd);   /* nothing left queued */
+	CHECK_EQ(0, in.rcv_queued);    /* nothing left queued */
+	/* receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge moves
+	 * only by an MSS or more, so after 602 bytes it has not moved */
+	CHECK_EQ(65535 - 602, in.rcv_wnd);
 
 	/* the queue works again after draining: fill it once more */
 	uint64_t q0 = sim_stats(s, SIM_A)->rx_ooo_queued;
@@ -1015,11 +1022,14 @@ void test_ooo_window_counts_queued_bytes(void)
 	CHECK_EQ(16384 - 1000, ooo_send_expect(&rp, B, d, 5000, 1000, F_ACK | F_PSH, B + 3000));
 	CHECK(sim_conn_info(a, &in));
 	CHECK_EQ(16384 - 1000, in.rcv_wnd);
-	/* the hole is filled: 3000 bytes now in the receive queue */
-	CHECK_EQ(16384 - 3000, ooo_send_expect(&rp, B, d, 3000, 1000, F_ACK | F_PSH, B + 6000));
+	/* the hole is filled: 3000 bytes now in the receive queue. Free space
+	 * would put the right edge at B + 19384, 1000 bytes beyond the offered
+	 * B + 18384 — less than an MSS, so receiver SWS avoidance (RFC 9293
+	 * §3.8.6.2.2) keeps it: window 18384 - 6000 */
+	CHECK_EQ(16384 - 4000, ooo_send_expect(&rp, B, d, 3000, 1000, F_ACK | F_PSH, B + 6000));
 	CHECK(sim_conn_info(a, &in));
 	CHECK_EQ(3000, in.rcv_queued);
-	CHECK_EQ(16384 - 3000, in.rcv_wnd);
+	CHECK_EQ(16384 - 4000, in.rcv_wnd);
 	CHECK_EQ(3000, dpt_recv(s->eng[SIM_A], a->c, buf, sizeof(buf)));
 	CHECK(memcmp(buf, d + 3000, 3000) == 0);
 	sim_free(s);

@@ -57,8 +57,11 @@ void test_three_way_handshake(void)
 	CHECK_EQ(synack.seq + 1, ia.snd_una);
 	CHECK_EQ(synack.seq + 1, ia.snd_nxt);
 	CHECK_EQ(syn.seq + 1, ia.rcv_nxt);
-	CHECK_EQ(1460, ia.mss);
-	CHECK_EQ(1460, ib.mss);
+	/* RFC 7323 §3.2 / RFC 6691: both SYNs carried timestamps, so every
+	 * segment carries 12 option bytes: the payload MSS is 1460 - 12. */
+	CHECK(syn.has_ts && synack.has_ts);
+	CHECK_EQ(1448, ia.mss);
+	CHECK_EQ(1448, ib.mss);
 	CHECK_EQ(SIM_IP_A, ib.remote_ip);
 	CHECK_EQ(SIM_IP_B, ib.local_ip);
 	CHECK_EQ(SRV_PORT, ia.local_port);
@@ -451,8 +454,9 @@ void test_mss_option_sent_and_honoured(void)
 	struct dpt_conn_info ia, ib;
 	CHECK(sim_conn_info(a, &ia));
 	CHECK(sim_conn_info(b, &ib));
-	CHECK_EQ(960, ia.mss);
-	CHECK_EQ(960, ib.mss);
+	/* Timestamps negotiated: 12 option bytes per segment (RFC 6691). */
+	CHECK_EQ(948, ia.mss);
+	CHECK_EQ(948, ib.mss);
 
 	static uint8_t da[20000], db[20000];
 	sim_fill_pattern(da, sizeof(da), 3);
@@ -468,9 +472,9 @@ void test_mss_option_sent_and_honoured(void)
 	unsigned int full_a = 0, full_b = 0;
 	for (unsigned int i = mark; i < sim_mark(s); i++) {
 		const struct sim_seg *g = sim_trace(s, i);
-		CHECK_MSG(g->len <= 960, "segment of %u bytes above the 960-byte MSS (#%u from %s)",
+		CHECK_MSG(g->len <= 948, "segment of %u bytes above the 948-byte payload MSS (#%u from %s)",
 			  g->len, i, g->from == SIM_A ? "A" : "B");
-		if (g->len == 960)
+		if (g->len == 948)
 			*(g->from == SIM_A ? &full_a : &full_b) += 1;
 	}
 	CHECK_CMP(full_a, >, 0);

@@ -12,6 +12,9 @@ static struct sim_conn *setup(struct sim **sp, struct raw_peer *rp, uint32_t dat
 	sim_opts_default(&o);
 	o.with_b = false;
 	o.cfg[SIM_A].data_retries = data_retries;
+	/* These tests time the RTO itself; a tail loss probe (RFC 8985 §7)
+	 * would come first at 2*SRTT: its own tests are in t_loss.c. */
+	o.cfg[SIM_A].tlp = 0;
 	struct sim *s = mk_sim_opts(&o);
 	*sp = s;
 	return raw_accept(s, rp, 7000, 90000, 1460, rtt_ms);

@@ -96,7 +96,60 @@
 	X(test_time_wait_overflow_closes_without_time_wait) \
 	X(test_ephemeral_ports_owned_and_amortised) \
 	X(test_ephemeral_ports_exhausted_by_time_wait) \
-	X(test_one_ack_per_connection_per_burst)
+	X(test_one_ack_per_connection_per_burst)        \
+	/* loss recovery and congestion control (issue 6): t_loss.c */ \
+	X(test_fast_retransmit_after_three_dupacks_not_two) \
+	X(test_newreno_partial_ack_retransmits_next_hole) \
+	X(test_sack_recovery_retransmits_only_holes) \
+	X(test_dsack_counted_not_loss) \
+	X(test_isolated_losses_recovered_without_rto) \
+	X(test_cubic_window_follows_w_cubic) \
+	X(test_cc_config_selects_algorithm) \
+	X(test_bulk16_loss1_cubic) \
+	X(test_bulk16_loss1_newreno) \
+	X(test_bulk16_loss5_cubic) \
+	X(test_bulk16_loss5_newreno) \
+	X(test_bulk16_loss20_cubic) \
+	X(test_bulk16_loss20_newreno) \
+	X(test_bulk16_reorder_cubic) \
+	X(test_bulk16_reorder_newreno) \
+	X(test_bulk16_dup_cubic) \
+	X(test_bulk16_dup_newreno) \
+	X(test_bulk16_corrupt_cubic) \
+	X(test_bulk16_corrupt_newreno) \
+	X(test_bulk16_delay_cubic) \
+	X(test_bulk16_delay_newreno) \
+	X(test_bulk16_mixed_cubic) \
+	X(test_bulk16_mixed_newreno) \
+	/* ACK/send policy and timers (issue 6): t_policy.c */ \
+	X(test_nagle_holds_small_segment_until_acked) \
+	X(test_nodelay_sends_small_segments_at_once) \
+	X(test_config_timer_defaults) \
+	X(test_ack_at_once_for_gap_and_window_open) \
+	X(test_receiver_sws_window_opens_in_mss_steps) \
+	X(test_persist_intervals_double_and_transfer_resumes) \
+	X(test_persist_gives_up_when_probes_unanswered) \
+	X(test_keepalive_detects_silent_peer) \
+	X(test_keepalive_reset_by_traffic) \
+	X(test_fin_wait_2_after_shutdown_not_timed_out) \
+	/* options, issue 6: t_opts.c */ \
+	X(test_wscale_negotiated_both_directions) \
+	X(test_options_not_sent_when_peer_syn_lacks_them) \
+	X(test_wscale_off_locally_not_negotiated) \
+	X(test_wscale_peer_window_scaled_and_used) \
+	X(test_scaled_window_right_edge_never_shrinks) \
+	X(test_long_fat_pipe_4MiB_window) \
+	X(test_ts_echoed_and_updated_per_4_3) \
+	X(test_paws_drops_old_ts_and_acks) \
+	X(test_rtt_sample_from_ts_on_retransmit) \
+	X(test_ts_option_bytes_reduce_payload) \
+	X(test_syn_cookie_keeps_wscale_sack_with_ts) \
+	X(test_sack_blocks_most_recent_first_max4) \
+	X(test_sack_blocks_max3_with_timestamps) \
+	X(test_dsack_for_duplicate_segment) \
+	X(test_sack_blocks_received_validated) \
+	X(test_time_wait_ts_kept_and_reuse_by_newer_ts) \
+	X(test_window_update_from_ack_of_new_data_old_seq)
 
 #define UNIT_TEST_DECL(n) void n(void);
 UNIT_TESTS(UNIT_TEST_DECL)

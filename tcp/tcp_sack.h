@@ -1,0 +1,46 @@
+/* tcp_sack.h — the sender's SACK scoreboard (RFC 6675 §3-4): the ranges
+ * above SND.UNA the peer reported received, in a small fixed array per
+ * connection (no allocation per ACK), with IsLost(), the pipe estimate and
+ * NextSeg()'s hole rules. */
+#ifndef TCP_SACK_H
+#define TCP_SACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TCP_SACK_MAX_RANGES 8      /* ranges kept; beyond, the highest goes */
+#define TCP_SACK_MAX_BLOCKS 4      /* blocks one SACK option can carry */
+#define TCP_DUPTHRESH       3      /* RFC 5681 §3.2, RFC 6675 DupThresh */
+
+struct tcp_sack_block {
+	uint32_t start, end;       /* [start, end) */
+};
+
+struct tcp_scoreboard {
+	struct tcp_sack_block r[TCP_SACK_MAX_RANGES];  /* sorted, disjoint */
+	uint8_t n;
+	uint32_t sacked;           /* bytes in r[] */
+	uint32_t high_rxt;         /* RFC 6675 HighRxt (exclusive) */
+};
+
+struct tcp_engine;
+struct tcp_conn;
+
+void tcp_sack_clear(struct tcp_conn *c);
+/* Records the blocks of one ACK (after D-SACK detection, RFC 2883 §4):
+ * returns true when they SACKed bytes not SACKed before. */
+bool tcp_sack_update(struct tcp_engine *eng, struct tcp_conn *c,
+		     const struct tcp_sack_block *b, unsigned int nb,
+		     uint32_t ack, bool *dsack);
+/* Forgets what SND.UNA passed. */
+void tcp_sack_trim(struct tcp_conn *c);
+/* RFC 6675 §4 IsLost(SeqNum). */
+bool tcp_sack_is_lost(const struct tcp_conn *c, uint32_t seq);
+/* RFC 6675 §4 SetPipe(): bytes the sender believes are in the network. */
+uint32_t tcp_sack_pipe(const struct tcp_conn *c);
+/* RFC 6675 §4 NextSeg() rules (1) and (3) (rule 2, new data, is the
+ * output's): the next hole to retransmit, at most *len bytes long. */
+bool tcp_sack_next_hole(const struct tcp_conn *c, bool rule3,
+			uint32_t *seq, uint32_t *len);
+
+#endif

@@ -1,0 +1,524 @@
+/* t_loss.c — loss recovery and congestion control (issue 6): fast
+ * retransmit after exactly three duplicate ACKs, NewReno partial ACKs,
+ * SACK recovery that resends only the holes, D-SACK, isolated losses and
+ * tail losses repaired without an RTO, CUBIC's window against W_cubic in
+ * virtual time, and 16 MiB each way over impaired wires with both
+ * algorithms. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "t_common.h"
+#include "tests.h"
+#include "tcp_internal.h"
+
+#define MSS 1460u
+
+/* --- a scripted receiver: the raw peer acks each segment it takes, with
+ * SACK blocks when sack is set (RFC 2018 §4: the block holding the newest
+ * segment first), and "loses" the first transmission of chosen segments. */
+
+#define NSEG 40
+
+struct rx_model {
+	struct raw_peer *rp;
+	uint32_t base;             /* seq of segment 0 */
+	bool got[NSEG];
+	unsigned int sent[NSEG];   /* transmissions seen per segment */
+	bool lose[NSEG];           /* drop its first transmission */
+	bool sack;
+	unsigned int dupacks_sent;
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* An ACK from the raw peer carrying SACK blocks (NOP NOP SACK). */
+static void raw_ack_sack(struct raw_peer *rp, uint32_t ack, const uint32_t (*b)[2],
+			 unsigned int n)
+{
+	uint8_t opt[40];
+	unsigned int k = 0;
+	if (n > 0) {
+		opt[k++] = 1;
+		opt[k++] = 1;
+		opt[k++] = 5;
+		opt[k++] = (uint8_t)(2 + 8 * n);
+		for (unsigned int i = 0; i < n; i++, k += 8) {
+			put32(opt + k, b[i][0]);
+			put32(opt + k + 4, b[i][1]);
+		}
+	}
+	struct seg_spec sp = {
+		.saddr = rp->ip, .daddr = rp->eng_ip, .sport = rp->port,
+		.dport = rp->eng_port, .seq = rp->snd_nxt, .ack = ack, .flags = F_ACK,
+		.win = rp->win, .opts = n ? opt : NULL, .optlen = (uint8_t)k,
+	};
+	sim_inject(rp->s, &sp);
+}
+
+static void rx_ack(struct rx_model *m, unsigned int newest)
+{
+	unsigned int first = 0, nb = 0;
+	uint32_t b[3][2];
+	while (first < NSEG && m->got[first])
+		first++;
+	if (m->sack && first < NSEG) {
+		/* the range holding the newest segment, then the others upwards */
+		unsigned int lo = newest, hi = newest;
+		if (newest > first && m->got[newest]) {
+			while (lo > 0 && m->got[lo - 1])
+				lo--;
+			while (hi + 1 < NSEG && m->got[hi + 1])
+				hi++;
+			b[nb][0] = m->base + lo * MSS;
+			b[nb][1] = m->base + (hi + 1) * MSS;
+			nb++;
+		}
+		for (unsigned int i = first; i < NSEG && nb < 3; i++) {
+			if (!m->got[i] || (i >= lo && i <= hi && nb > 0 && newest > first))
+				continue;
+			unsigned int j = i;
+			while (j + 1 < NSEG && m->got[j + 1])
+				j++;
+			if (!(newest > first && i == lo)) {
+				b[nb][0] = m->base + i * MSS;
+				b[nb][1] = m->base + (j + 1) * MSS;
+				nb++;
+			}
+			i = j;
+		}
+	}
+	raw_ack_sack(m->rp, m->base + first * MSS, b, nb);
+}
+
+/* Reads what the engine sent, acks each segment, until it sends nothing
+ * more at this virtual instant. */
+static void rx_run(struct rx_model *m)
+{
+	struct sim_pkt *p = malloc(sizeof(*p));
+	CHECK(p != NULL);
+	for (;;) {
+		sim_run(m->rp->s);
+		unsigned int n = 0;
+		while (raw_pop(m->rp, p)) {
+			if (p->seg.len == 0)
+				continue;
+			unsigned int i = (p->seg.seq - m->base) / MSS;
+			CHECK_MSG(i < NSEG && (p->seg.seq - m->base) % MSS == 0 &&
+					  p->seg.len == MSS,
+				  "unexpected segment seq %u len %u", p->seg.seq, p->seg.len);
+			m->sent[i]++;
+			n++;
+			if (m->lose[i] && m->sent[i] == 1)
+				continue;
+			m->got[i] = true;
+			rx_ack(m, i);
+		}
+		if (n == 0)
+			break;
+	}
+	free(p);
+}
+
+static struct sim_conn *loss_setup(struct sim **sp, struct raw_peer *rp, uint32_t cc)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.with_b = false;
+	o.cfg[SIM_A].cc = cc;
+	struct sim *s = mk_sim_opts(&o);
+	*sp = s;
+	return raw_accept(s, rp, 7000, 90000, 1460, 10);
+}
+
+/* Two lost segments of a 40-segment send; every other one is sent once. */
+static void lose_two(uint32_t cc, bool sack)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = loss_setup(&s, &rp, cc);
+	static uint8_t d[NSEG * MSS];
+	static struct rx_model m;
+	memset(&m, 0, sizeof(m));
+	m.rp = &rp;
+	m.base = rp.rcv_nxt;
+	m.sack = sack;
+	m.lose[2] = m.lose[5] = true;
+	c->c->sack_ok = sack;          /* what option negotiation will set */
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	rx_run(&m);
+	for (unsigned int i = 0; i < NSEG; i++) {
+		CHECK_MSG(m.got[i], "segment %u never arrived", i);
+		CHECK_MSG(m.sent[i] == (m.lose[i] ? 2u : 1u), "segment %u sent %u times", i,
+			  m.sent[i]);
+	}
+	const struct tcp_stats *st = sim_stats(s, SIM_A);
+	printf("%s %s: retransmits %" PRIu64 " fast %" PRIu64 " partial %" PRIu64
+	       " sack_recoveries %" PRIu64 " rto %" PRIu64 "\n",
+	       cc == TCP_CC_CUBIC ? "cubic" : "newreno", sack ? "sack" : "newreno-recovery",
+	       st->retransmits, st->fast_retransmits, st->partial_acks, st->sack_recoveries,
+	       st->rto_expired);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	CHECK_STAT(s, SIM_A, retransmits, 2);
+	CHECK_STAT(s, SIM_A, fast_retransmits, 1);
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	CHECK_STAT(s, SIM_A, sack_recoveries, sack ? 1 : 0);
+	if (!sack)
+		CHECK_CMP(sim_stats(s, SIM_A)->partial_acks, >=, 1);
+	CHECK(!(c->c->flags & TF_RECOVERY));
+	CHECK_EQ(c->c->snd_una, c->c->snd_max);
+	sim_free(s);
+}
+
+/* RFC 5681 §3.2: the third duplicate ACK, not the second, retransmits
+ * SND.UNA; the first two each let one new segment go (RFC 3042). */
+void test_fast_retransmit_after_three_dupacks_not_two(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_pkt p;
+	struct sim_conn *c = loss_setup(&s, &rp, TCP_CC_NEWRENO);
+	static uint8_t d[40 * MSS];
+	uint32_t base = rp.rcv_nxt;
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	unsigned int n = 0;
+	while (raw_pop(&rp, &p))
+		n++;
+	CHECK_EQ(10, n);
+	/* segment 0 arrived, segment 1 lost: a new ACK (cwnd grows by one) */
+	raw_send(&rp, F_ACK, rp.snd_nxt, base + MSS, NULL, 0);
+	n = 0;
+	while (raw_pop(&rp, &p))
+		n++;
+	CHECK_EQ(2, n);
+	for (unsigned int dup = 1; dup <= 3; dup++) {
+		uint32_t snd_max = c->c->snd_max;
+		raw_send(&rp, F_ACK, rp.snd_nxt, base + MSS, NULL, 0);
+		CHECK_MSG(raw_pop(&rp, &p), "nothing sent after duplicate ACK %u", dup);
+		if (dup < 3) {
+			CHECK_MSG(p.seg.seq == snd_max, "dup ACK %u: seq %u, expected new data at %u",
+				  dup, p.seg.seq, snd_max);
+			CHECK_STAT(s, SIM_A, fast_retransmits, 0);
+		} else {
+			CHECK_SEG(&p.seg, F_ACK, base + MSS, rp.snd_nxt);
+			CHECK_EQ(MSS, p.seg.len);
+			CHECK_STAT(s, SIM_A, fast_retransmits, 1);
+		}
+		CHECK(!raw_pop(&rp, &p));
+	}
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	sim_free(s);
+}
+
+/* RFC 6582 §3.2 step 4: segments 2 and 5 lost; the ACK that covers 2 but
+ * not recover is partial and resends 5 at once; each loss is sent twice,
+ * everything else once, no RTO. */
+void test_newreno_partial_ack_retransmits_next_hole(void)
+{
+	lose_two(TCP_CC_NEWRENO, false);
+	lose_two(TCP_CC_CUBIC, false);
+}
+
+/* RFC 6675: with SACK the scoreboard names the holes; only they are
+ * resent (each once), none of the SACKed data. */
+void test_sack_recovery_retransmits_only_holes(void)
+{
+	lose_two(TCP_CC_CUBIC, true);
+	lose_two(TCP_CC_NEWRENO, true);
+}
+
+/* RFC 2883 / RFC 6675 §4: a D-SACK (first block below the cumulative ACK)
+ * is counted and is not a loss: nothing is retransmitted. */
+void test_dsack_counted_not_loss(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_pkt p;
+	struct sim_conn *c = loss_setup(&s, &rp, TCP_CC_CUBIC);
+	static uint8_t d[10 * MSS];
+	uint32_t base = rp.rcv_nxt;
+	c->c->sack_ok = true;
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	while (raw_pop(&rp, &p))
+		;
+	uint32_t b[2][2] = { { base, base + MSS }, { base + 4 * MSS, base + 5 * MSS } };
+	for (int i = 0; i < 3; i++) {
+		/* segment 0 twice (D-SACK), 2..3 acked, 4 SACKed */
+		raw_ack_sack(&rp, base + 3 * MSS, b, 2);
+		sim_run(s);
+	}
+	CHECK_STAT(s, SIM_A, rx_dsack, 3);
+	CHECK_STAT(s, SIM_A, retransmits, 0);
+	CHECK_STAT(s, SIM_A, recoveries, 0);
+	sim_free(s);
+}
+
+/* --- two engines ------------------------------------------------------- */
+
+struct drop_nth {
+	int from;
+	unsigned int nth;          /* drop the nth data segment from `from` (1-based) */
+	unsigned int seen;
+	uint32_t seq;
+	bool dropped;
+};
+
+static enum sim_verdict drop_nth_filter(struct sim *s, const struct sim_seg *g, void *ctx)
+{
+	struct drop_nth *f = ctx;
+	(void)s;
+	if (g->from != f->from || g->len == 0 || f->dropped)
+		return SIM_PASS;
+	if (++f->seen == f->nth) {
+		f->dropped = true;
+		f->seq = g->seq;
+		return SIM_DROP;
+	}
+	return SIM_PASS;
+}
+
+static void one_way(struct sim *s, struct sim_conn *from, struct sim_conn *to, size_t len,
+		    uint32_t seed)
+{
+	uint8_t *d = malloc(len);
+	CHECK(d != NULL);
+	sim_fill_pattern(d, len, seed);
+	to->auto_read = true;
+	sim_conn_send(from, d, len, 0);
+	SIM_RUN_UNTIL(s, to->rx_len == len && from->c->snd_una == from->c->snd_max, 60000);
+	CHECK_EQ(len, to->rx_len);
+	CHECK_PATTERN(to->rx, len, seed);
+	free(d);
+}
+
+/* An isolated loss mid-flight is repaired by fast retransmit, an isolated
+ * tail loss by the probe: no RTO for either (both algorithms). */
+void test_isolated_losses_recovered_without_rto(void)
+{
+	for (uint32_t cc = 0; cc < TCP_CC_COUNT; cc++) {
+		struct sim_opts o;
+		sim_opts_default(&o);
+		o.latency_us = 1000;
+		o.cfg[SIM_A].cc = o.cfg[SIM_B].cc = cc;
+		/* the tail's last segment is alone in flight once the others
+		 * are acked: PTO = 2*SRTT + 200 ms (RFC 8985 WCDelAckT), which
+		 * beats an RTO of 1 s but not one of 200 ms */
+		o.cfg[SIM_A].rto_min_ms = o.cfg[SIM_B].rto_min_ms = 1000;
+		struct sim *s = mk_sim_opts(&o);
+		struct sim_conn *b, *a;
+		pair_connect(s, &b, &a);
+
+		/* 1 MiB from A; its 300th data segment is lost once */
+		struct drop_nth f = { .from = SIM_A, .nth = 300 };
+		sim_set_filter(s, drop_nth_filter, &f);
+		one_way(s, a, b, 1u << 20, 41);
+		CHECK(f.dropped);
+		const struct tcp_stats *st = sim_stats(s, SIM_A);
+		printf("%s mid-flight loss: retransmits %" PRIu64 " fast %" PRIu64
+		       " rto %" PRIu64 "\n", cc ? "newreno" : "cubic", st->retransmits,
+		       st->fast_retransmits, st->rto_expired);
+		CHECK_STAT(s, SIM_A, rto_expired, 0);
+		CHECK_STAT(s, SIM_A, fast_retransmits, 1);
+		CHECK_STAT(s, SIM_A, retransmits, 1);
+
+		/* a 20-segment response whose last segment is lost once */
+		sim_advance(s, 1100);
+		struct drop_nth t = { .from = SIM_A, .nth = 20 };
+		sim_set_filter(s, drop_nth_filter, &t);
+		b->rx_len = 0;
+		/* 20 full segments: timestamps (RFC 7323 §3.2) take 12 bytes
+		 * of each, so the payload MSS is the connection's, not MSS */
+		struct dpt_conn_info in;
+		CHECK(sim_conn_info(a, &in));
+		one_way(s, a, b, 20 * in.mss, 42);
+		CHECK(t.dropped);
+		printf("%s tail loss: retransmits %" PRIu64 " tlp_probes %" PRIu64
+		       " tlp_recoveries %" PRIu64 " rto %" PRIu64 "\n", cc ? "newreno" : "cubic",
+		       st->retransmits, st->tlp_probes, st->tlp_recoveries, st->rto_expired);
+		CHECK_STAT(s, SIM_A, rto_expired, 0);
+		CHECK_STAT(s, SIM_A, tlp_probes, 1);
+		CHECK_STAT(s, SIM_A, tlp_recoveries, 1);
+		CHECK_STAT(s, SIM_A, retransmits, 2);
+		CHECK_STAT(s, SIM_B, rto_expired, 0);
+		sim_free(s);
+	}
+}
+
+/* --- CUBIC against RFC 9438 eq. 1 in virtual time ---------------------- */
+
+/* From a loss at cwnd = 100 segments (RTT 100 ms, an ACK per segment,
+ * cwnd-limited), cwnd(t) tracks W_cubic(t) = C (t - K)^3 + W_max with
+ * C = 0.4, K = cbrt(W_max (1 - beta) / C) = cbrt(75) s. */
+void test_cubic_window_follows_w_cubic(void)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	CHECK(c != NULL);
+	c->snd_mss = MSS;
+	c->cc_ops = &tcp_cc_cubic;
+	c->cc_ops->init(c);
+	c->cwnd = 100 * MSS;
+	c->ssthresh = UINT32_MAX;
+	c->snd_una = 0;
+	c->snd_max = 100 * MSS;
+	c->srtt_us = 100000;
+	uint64_t now = 1000000;
+	c->cc_ops->on_congestion(c, now);
+	CHECK_CMP(c->ssthresh, >=, 70 * MSS - 200);
+	CHECK_CMP(c->ssthresh, <=, 70 * MSS + 200);
+	CHECK_EQ(c->ssthresh, c->cwnd);
+	double K = cbrt(100.0 * 0.3 / 0.4);
+	double checks[] = { 0.5, 1.0, 2.0, 3.0, K, 5.0, 6.0 };
+	unsigned int ci = 0;
+	uint64_t t0 = now;
+	while (ci < RTE_DIM(checks)) {
+		/* one RTT: cwnd/MSS ACKs spread over 100 ms */
+		uint32_t acks = c->cwnd / MSS;
+		for (uint32_t i = 0; i < acks; i++) {
+			now += 100000 / acks;
+			c->snd_max = c->snd_una + c->cwnd;  /* cwnd-limited */
+			c->cc_ops->on_ack(c, MSS, 100000, now);
+		}
+		double t = (double)(now - t0) / 1e6;
+		if (t >= checks[ci]) {
+			double w = 0.4 * pow(t - K, 3) + 100.0;
+			double got = (double)c->cwnd / MSS;
+			printf("cubic t=%.2fs cwnd %.1f segments, W_cubic(t) %.1f\n", t, got, w);
+			CHECK_MSG(fabs(got - w) <= RTE_MAX(0.05 * w, 2.0),
+				  "t=%.2f s: cwnd %.1f segments, W_cubic %.1f", t, got, w);
+			ci++;
+		}
+	}
+	/* §4.7 fast convergence: a loss below W_max remembers 0.85 cwnd */
+	uint32_t before = c->cwnd = 90 * MSS;
+	c->snd_max = c->snd_una + c->cwnd;
+	c->cc.cubic.w_max = 100 * MSS;
+	c->cc_ops->on_congestion(c, now);
+	CHECK_CMP(c->cc.cubic.w_max, >=, before * 85 / 100 - 200);
+	CHECK_CMP(c->cc.cubic.w_max, <=, before * 85 / 100 + 200);
+	/* NewReno halves */
+	c->cc_ops = &tcp_cc_newreno;
+	c->cwnd = 100 * MSS;
+	c->snd_max = c->snd_una + c->cwnd;
+	c->cc_ops->on_congestion(c, now);
+	CHECK_EQ(50 * MSS, c->ssthresh);
+	free(c);
+}
+
+/* [tcp] cc picks the algorithm of new connections. */
+void test_cc_config_selects_algorithm(void)
+{
+	for (uint32_t cc = 0; cc < TCP_CC_COUNT; cc++) {
+		struct sim_opts o;
+		sim_opts_default(&o);
+		o.cfg[SIM_A].cc = o.cfg[SIM_B].cc = cc;
+		struct sim *s = mk_sim_opts(&o);
+		struct sim_conn *b, *a;
+		pair_connect(s, &b, &a);
+		const struct tcp_cc_ops *want = cc == TCP_CC_NEWRENO ? &tcp_cc_newreno :
+								       &tcp_cc_cubic;
+		CHECK(a->c->cc_ops == want);
+		CHECK(b->c->cc_ops == want);
+		sim_free(s);
+	}
+	struct tcp_config cfg;
+	tcp_config_defaults(&cfg);
+	CHECK_EQ(TCP_CC_CUBIC, cfg.cc);
+}
+
+/* --- 16 MiB each way over impaired wires ---------------------------------- */
+
+enum impair { I_LOSS1, I_LOSS5, I_LOSS20, I_REORDER, I_DUP, I_CORRUPT, I_DELAY, I_MIXED };
+
+static void bulk_impaired(enum impair im, uint32_t cc, const char *name)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	size_t len = 16u << 20;
+	o.latency_us = 1000;
+	o.cfg[SIM_A].cc = o.cfg[SIM_B].cc = cc;
+	o.cfg[SIM_A].msl_ms = o.cfg[SIM_B].msl_ms = 5000;
+	if (im == I_DELAY)
+		o.latency_us = 20000;
+	struct sim *s = mk_sim_opts(&o);
+	uint64_t seed = sim_seed(0x6105500ull + im * 16 + cc);
+	switch (im) {
+	case I_LOSS1: sim_set_impair(s, seed, 10000, 0, 0); break;
+	case I_LOSS5: sim_set_impair(s, seed, 50000, 0, 0); break;
+	case I_LOSS20:
+		len = 1u << 20;        /* 16 MiB at 20% loss is minutes of RTOs */
+		sim_set_impair(s, seed, 200000, 0, 0);
+		break;
+	case I_REORDER: sim_set_impair(s, seed, 0, 0, 3000); break;
+	case I_DUP: sim_set_impair(s, seed, 0, 20000, 0); break;
+	case I_CORRUPT:
+		sim_set_impair(s, seed, 0, 0, 0);
+		sim_set_corrupt(s, 20000);
+		break;
+	case I_DELAY: sim_set_impair(s, seed, 0, 0, 0); break;
+	case I_MIXED:
+		sim_set_impair(s, seed, 20000, 10000, 3000);
+		sim_set_corrupt(s, 10000);
+		break;
+	}
+	struct sim_conn *b, *a;
+	pair_connect(s, &b, &a);
+	a->read_in_cb = b->read_in_cb = true;
+	uint8_t *da = malloc(len), *db = malloc(len);
+	CHECK(da != NULL && db != NULL);
+	sim_fill_pattern(da, len, 51);
+	sim_fill_pattern(db, len, 52);
+	sim_conn_send(a, da, len, 2);
+	sim_conn_send(b, db, len, 2);
+	a->close_on_eof = b->close_on_eof = true;
+	SIM_RUN_UNTIL(s, !a->alive && !b->alive, 3600000);
+	const struct tcp_stats *sa = sim_stats(s, SIM_A), *sb = sim_stats(s, SIM_B);
+	printf("%s (%s, %zu MiB each way, %.1f s virtual): retransmits A %" PRIu64 " B %" PRIu64
+	       ", rto A %" PRIu64 " B %" PRIu64 ", fast %" PRIu64 "/%" PRIu64
+	       ", partial %" PRIu64 "/%" PRIu64 ", tlp %" PRIu64 "/%" PRIu64
+	       " (recovered %" PRIu64 "/%" PRIu64 "), bad csum %" PRIu64 "/%" PRIu64 "\n",
+	       name, cc ? "newreno" : "cubic", len >> 20, (double)s->now_us / 1e6,
+	       sa->retransmits, sb->retransmits, sa->rto_expired, sb->rto_expired,
+	       sa->fast_retransmits, sb->fast_retransmits, sa->partial_acks, sb->partial_acks,
+	       sa->tlp_probes, sb->tlp_probes, sa->tlp_recoveries, sb->tlp_recoveries,
+	       sa->rx_bad_csum, sb->rx_bad_csum);
+	CHECK_MSG(s->app_errors == 0, "%" PRIu64 " API errors", s->app_errors);
+	CHECK_EQ(len, b->rx_len);
+	CHECK_EQ(len, a->rx_len);
+	CHECK_PATTERN(b->rx, len, 51);
+	CHECK_PATTERN(a->rx, len, 52);
+	CHECK_EQ(1, a->ev_count[DPT_EV_CLOSED]);
+	CHECK_EQ(1, b->ev_count[DPT_EV_CLOSED]);
+	if (im == I_REORDER || im == I_DUP || im == I_DELAY) {
+		/* nothing lost: no timeout */
+		CHECK_STAT(s, SIM_A, rto_expired, 0);
+		CHECK_STAT(s, SIM_B, rto_expired, 0);
+	}
+	if (im == I_DELAY) {
+		CHECK_STAT(s, SIM_A, retransmits, 0);
+		CHECK_STAT(s, SIM_B, retransmits, 0);
+	}
+	free(da);
+	free(db);
+	sim_free(s);
+}
+
+#define BULK_TEST(im, tag)                                                   \
+	void test_bulk16_##tag##_cubic(void) { bulk_impaired(im, TCP_CC_CUBIC, #tag); } \
+	void test_bulk16_##tag##_newreno(void) { bulk_impaired(im, TCP_CC_NEWRENO, #tag); }
+BULK_TEST(I_LOSS1, loss1)
+BULK_TEST(I_LOSS5, loss5)
+BULK_TEST(I_LOSS20, loss20)
+BULK_TEST(I_REORDER, reorder)
+BULK_TEST(I_DUP, dup)
+BULK_TEST(I_CORRUPT, corrupt)
+BULK_TEST(I_DELAY, delay)
+BULK_TEST(I_MIXED, mixed)
