@@ -39,7 +39,7 @@ struct TableFix {
 struct tcp_tuple tuple_of(uint32_t i, bool present)
 {
 	// Present: 10.2.x.y:port, 64 addresses x 1024 ports; absent: 10.3.*.
-	struct tcp_tuple t;
+	struct tcp_tuple t = {};     // padding zero: part of the key
 	t.lip = rte_cpu_to_be_32(kServerIp);
 	t.rip = rte_cpu_to_be_32((present ? 0x0a020000u : 0x0a030000u) | (i >> 10));
 	t.lport = rte_cpu_to_be_16(kServerPort);

@@ -88,14 +88,20 @@ uint64_t tcp_clock_us(void)
 	return (uint64_t)((double)rte_get_tsc_cycles() * us_per_cycle);
 }
 
-uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us)
+/* A pool of connection objects or TIME_WAIT records. Its per-lcore cache
+ * is a LIFO stack: a freed object is the next one handed out, still in
+ * the CPU's cache, where the bare ring would hand out the one freed
+ * longest ago (cold once the pool outgrows the cache). Only this engine's
+ * lcore uses the pool, so no object is stranded in another lcore's cache;
+ * the cache is at most half the pool (DPDK needs 1.5 x cache <= n). */
+struct rte_mempool *tcp_obj_pool_create(const char *name, uint32_t n,
+					uint32_t size, int socket,
+					unsigned int flags)
 {
-	return us / eng->cfg.tick_us;
-}
-
-uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms)
-{
-	return (ms * 1000 + eng->cfg.tick_us - 1) / eng->cfg.tick_us;
+	return rte_mempool_create(name, n, size, RTE_MIN(TCP_POOL_CACHE, n / 2),
+				  0, NULL, NULL, NULL, NULL, socket,
+				  RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET |
+				  flags);
 }
 
 struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
@@ -122,6 +128,7 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		return NULL;
 	}
 	eng->cfg = p->cfg;
+	eng->tick_recip = UINT64_MAX / eng->cfg.tick_us;
 	eng->id = p->engine_id;
 	eng->owned = p->owned;
 	eng->owned_ctx = p->owned_ctx;
@@ -145,9 +152,8 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 			      eng->cfg.ephemeral_port_lo + 1));
 
 	snprintf(name, sizeof(name), "dpt_conn_%u", p->engine_id);
-	eng->conn_pool = rte_mempool_create(name, eng->cfg.max_conns,
-		sizeof(struct tcp_conn), 0, 0, NULL, NULL, NULL, NULL,
-		p->socket_id, RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+	eng->conn_pool = tcp_obj_pool_create(name, eng->cfg.max_conns,
+		sizeof(struct tcp_conn), p->socket_id, 0);
 	if (eng->conn_pool == NULL || tcp_table_create(eng, p->engine_id,
 						       p->socket_id) < 0 ||
 	    tcp_tw_create(eng, p->engine_id, p->socket_id) < 0) {
@@ -160,6 +166,7 @@ struct tcp_engine *tcp_engine_create(const struct tcp_engine_params *p)
 		return NULL;
 	}
 	tcp_wheel_init(&eng->wheel, 0);
+	eng->trace = rte_log_can_log(tcp_logtype, RTE_LOG_DEBUG);
 	return eng;
 }
 
@@ -195,7 +202,7 @@ void tcp_set_state(struct tcp_engine *eng, struct tcp_conn *c,
 	eng->state_count[c->state]--;
 	eng->state_count[s]++;
 	eng->stats.state_changes++;
-	TCP_LOG(DEBUG, "%u->%u %s -> %s\n",
+	TCP_TRACE(eng, "%u->%u %s -> %s\n",
 		rte_be_to_cpu_16(c->tuple.lport),
 		rte_be_to_cpu_16(c->tuple.rport),
 		dpt_state_name(c->state), dpt_state_name(s));
@@ -244,7 +251,10 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
 		return NULL;
 	}
 	eng->nconns++;
-	eng->conn_gen++;
+	if (eng->chunk_depth > 0) {
+		tcp_bits_set(eng->new_bits, tcp_tuple_bit(t));
+		eng->new_any = true;
+	}
 	eng->state_count[DPT_CLOSED]++;
 	return c;
 }
@@ -474,9 +484,15 @@ void tcp_engine_leave(struct tcp_engine *eng)
 
 void tcp_engine_poll(struct tcp_engine *eng, uint64_t now_us)
 {
+	uint64_t tick;
+
 	tcp_engine_enter(eng, now_us);
-	tcp_wheel_run(&eng->wheel, tcp_us_to_tick(eng, eng->now_us),
-		      timer_fire, eng);
+	tick = tcp_us_to_tick(eng, eng->now_us);
+	if (unlikely(tick != eng->trace_tick)) {
+		eng->trace_tick = tick;
+		eng->trace = rte_log_can_log(tcp_logtype, RTE_LOG_DEBUG);
+	}
+	tcp_wheel_run(&eng->wheel, tick, timer_fire, eng);
 	tcp_engine_leave(eng);
 }
 

@@ -1005,6 +1005,13 @@ static bool ent_dead(void *ent)
 	return ((struct tcp_conn *)ent)->flags & TF_DEAD;
 }
 
+/* A tuple that missed the bulk lookup: may a connection have been made
+ * for it since (by an earlier segment of the chunk, or a callback)? */
+static bool maybe_made(const struct tcp_engine *eng, const struct tcp_tuple *t)
+{
+	return eng->new_any && tcp_bits_test(eng->new_bits, tcp_tuple_bit(t));
+}
+
 /* One bulk lookup for the chunk, then each segment in order. SYNs to
  * listeners wait in the listener batch until the chunk's end (one batch of
  * SYN-ACKs or cookies); a later segment of a tuple with a waiting SYN
@@ -1016,13 +1023,13 @@ static void input_chunk(struct tcp_engine *eng, struct rte_mbuf **pkts,
 	struct tcp_seg segs[TCP_BURST_MAX];
 	struct tcp_tuple keys[TCP_BURST_MAX];
 	void *conns[TCP_BURST_MAX];
-	uint32_t k = 0, i;
-	uint64_t gen;
+	struct rte_mbuf *done[TCP_BURST_MAX];  /* freed in one call at the end */
+	uint32_t k = 0, i, ndone = 0;
 
 	for (i = 0; i < n; i++) {
 		struct tcp_seg *s = &segs[k];
 		if (parse_segment(eng, pkts[i], s) < 0) {
-			rte_pktmbuf_free(pkts[i]);
+			done[ndone++] = pkts[i];
 			continue;
 		}
 		keys[k] = (struct tcp_tuple){
@@ -1032,12 +1039,11 @@ static void input_chunk(struct tcp_engine *eng, struct rte_mbuf **pkts,
 		k++;
 	}
 	tcp_table_lookup_bulk(eng, keys, k, conns);
-	gen = eng->conn_gen;
+	eng->chunk_depth++;
 	for (i = 0; i < k; i++) {
 		void *c = conns[i];
 		/* Earlier segments of this burst may have made or ended it. */
-		if ((c != NULL && ent_dead(c)) ||
-		    (c == NULL && eng->conn_gen != gen))
+		if (c != NULL ? ent_dead(c) : maybe_made(eng, &keys[i]))
 			c = tcp_table_lookup(eng, &keys[i]);
 		if (c == NULL && eng->nsyn > 0 &&
 		    tcp_listen_batch_has(eng, &keys[i])) {
@@ -1046,9 +1052,17 @@ static void input_chunk(struct tcp_engine *eng, struct rte_mbuf **pkts,
 		}
 		dispatch(eng, c, &segs[i]);
 		if (segs[i].m != NULL)
-			rte_pktmbuf_free(segs[i].m);
+			done[ndone++] = segs[i].m;
 	}
 	tcp_listen_flush(eng);
+	if (ndone > 1)
+		rte_pktmbuf_free_bulk(done, ndone);
+	else if (ndone == 1)
+		rte_pktmbuf_free(done[0]);      /* inline: cheaper for one */
+	if (--eng->chunk_depth == 0 && eng->new_any) {
+		memset(eng->new_bits, 0, sizeof(eng->new_bits));
+		eng->new_any = false;
+	}
 }
 
 void tcp_input_burst(struct tcp_engine *eng, struct rte_mbuf **pkts,

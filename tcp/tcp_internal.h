@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_hash.h>
 #include <rte_ip.h>
 #include <rte_log.h>
@@ -26,6 +27,14 @@
 extern int tcp_logtype;
 #define TCP_LOG(level, ...) \
 	rte_log(RTE_LOG_##level, tcp_logtype, "dptcp: " __VA_ARGS__)
+/* Per-packet tracing at DEBUG (state changes): a test of eng->trace when
+ * it is off, no call and no argument evaluated. eng->trace follows the
+ * log level (--log-level=dptcp.tcp:debug, or rte_log_set_level() at run
+ * time) within a tick: tcp_engine_poll() re-reads it once per tick. */
+#define TCP_TRACE(eng, ...) do { \
+	if (unlikely((eng)->trace)) \
+		TCP_LOG(DEBUG, __VA_ARGS__); \
+} while (0)
 
 #define TCP_BURST_MAX    64
 #define TCP_TXQ_MAX      256       /* a batch's packets per tx call */
@@ -38,6 +47,7 @@ extern int tcp_logtype;
 #define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000)
 #define TCP_CHALLENGE_ACK_PER_S 1000
 #define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
+#define TCP_POOL_CACHE   256u         /* per-lcore LIFO of conn/tw pools */
 
 /* TCP header flags as on the wire. */
 #define TH_FIN 0x01
@@ -47,13 +57,45 @@ extern int tcp_logtype;
 #define TH_ACK 0x10
 #define TH_URG 0x20
 
-/* 4-tuple, network byte order; the connection table's key. */
+/* 4-tuple, network byte order; the connection table's key. 16 bytes, so
+ * that rte_hash compares keys with one vector compare (its 16-byte
+ * special case) instead of memcmp(); pad is always zero (every tuple is
+ * built with a designated initializer). */
 struct tcp_tuple {
 	uint32_t lip;
 	uint32_t rip;
 	uint16_t lport;
 	uint16_t rport;
-} __attribute__((packed));
+	uint32_t pad;
+};
+
+static inline bool tcp_tuple_eq(const struct tcp_tuple *a,
+				const struct tcp_tuple *b)
+{
+	return a->rip == b->rip && a->rport == b->rport &&
+	       a->lport == b->lport && a->lip == b->lip;
+}
+
+/* One of 256 bits for a tuple (multiplicative hashing of its words): a
+ * burst's Bloom filters of tuples made since its bulk lookup and of the
+ * SYNs waiting in the listener batch. */
+static inline unsigned int tcp_tuple_bit(const struct tcp_tuple *t)
+{
+	uint32_t w = t->lip ^ t->rip ^
+		     ((uint32_t)t->rport << 16 | t->lport);
+
+	return (w * 0x9e3779b1u) >> 24;
+}
+
+static inline void tcp_bits_set(uint64_t bits[4], unsigned int b)
+{
+	bits[b / 64] |= 1ull << (b % 64);
+}
+
+static inline bool tcp_bits_test(const uint64_t bits[4], unsigned int b)
+{
+	return (bits[b / 64] >> (b % 64)) & 1;
+}
 
 struct tcp_listen_key {
 	uint32_t ip;               /* network order, 0 = any */
@@ -301,6 +343,7 @@ struct tcp_engine {
 	uint32_t local_ip;                 /* network order */
 	uint16_t our_mss;
 	uint64_t now_us;                   /* since clock_origin */
+	uint64_t tick_recip;               /* UINT64_MAX / cfg.tick_us */
 	uint64_t now_ms;                   /* now_us / 1000: the TS clock */
 	uint64_t clock_origin;             /* caller's time at the first batch */
 	bool clock_started;
@@ -312,7 +355,13 @@ struct tcp_engine {
 	struct rte_hash *conns;            /* tcp_tuple -> tcp_conn or tcp_tw */
 	struct rte_hash *listeners;        /* tcp_listen_key -> tcp_listener */
 	uint32_t nconns;
-	uint64_t conn_gen;                 /* bumped by every alloc */
+	/* Bloom filter (tcp_tuple_bit) of the tuples allocated while an
+	 * input chunk runs (nested ones included): a miss of the chunk's
+	 * bulk lookup looks again only when its bit is set. Cleared when the
+	 * outermost chunk ends. */
+	uint64_t new_bits[4];
+	bool new_any;                      /* a bit of new_bits is set */
+	uint8_t chunk_depth;               /* input chunks running */
 	uint32_t nlisteners;
 	uint32_t state_count[DPT_STATE_COUNT];
 	uint64_t tuples_freed;             /* table entries deleted, ever */
@@ -333,11 +382,14 @@ struct tcp_engine {
 	struct tcp_listener *dead_listeners;
 	struct tcp_syn_req syn_batch[TCP_BURST_MAX]; /* SYNs of this burst */
 	uint16_t nsyn;
+	uint64_t syn_bits[4];              /* their tuples' tcp_tuple_bit() */
 
 	struct rte_mempool *tw_pool;       /* struct tcp_tw */
 	uint32_t ntw;
 	struct tcp_tw *tw_batch;           /* ACK owed or released this batch */
 	unsigned int depth;                /* >0 while inside input/poll */
+	bool trace;                        /* TCP_TRACE() prints */
+	uint64_t trace_tick;               /* tick trace was last read */
 
 	tcp_tx_fn tx;
 	void *tx_ctx;
@@ -351,6 +403,9 @@ struct tcp_engine {
 };
 
 /* tcp_engine.c */
+struct rte_mempool *tcp_obj_pool_create(const char *name, uint32_t n,
+					uint32_t size, int socket,
+					unsigned int flags);
 void tcp_set_state(struct tcp_engine *eng, struct tcp_conn *c,
 		   enum dpt_state s);
 struct tcp_conn *tcp_conn_alloc(struct tcp_engine *eng,
@@ -366,8 +421,38 @@ void tcp_engine_enter(struct tcp_engine *eng, uint64_t now_us);
 void tcp_engine_leave(struct tcp_engine *eng);
 /* An application call opens a batch at the engine's current time. */
 static inline void tcp_api_enter(struct tcp_engine *eng) { eng->depth++; }
-uint64_t tcp_ms_to_tick(const struct tcp_engine *eng, uint64_t ms);
-uint64_t tcp_us_to_tick(const struct tcp_engine *eng, uint64_t us);
+
+/* x / tick_us, exactly, without a division (every timer arm and every
+ * poll): q = the high half of x * floor((2^64 - 1) / tick_us) is at most
+ * the quotient and less than 2 below it (the reciprocal errs by less
+ * than 1 + 1/tick_us per 2^64), and the remainder test adds what is
+ * missing. */
+static inline uint64_t tcp_tick_div(const struct tcp_engine *eng, uint64_t x)
+{
+	__extension__ typedef unsigned __int128 u128;
+	uint64_t q = (uint64_t)(((u128)x * eng->tick_recip) >> 64);
+	uint64_t r = x - q * eng->cfg.tick_us;
+
+	while (r >= eng->cfg.tick_us) {
+		q++;
+		r -= eng->cfg.tick_us;
+	}
+	return q;
+}
+
+/* The tick containing time us (rounded down). */
+static inline uint64_t tcp_us_to_tick(const struct tcp_engine *eng,
+				      uint64_t us)
+{
+	return tcp_tick_div(eng, us);
+}
+
+/* A duration in ticks, rounded up: a timer never fires early. */
+static inline uint64_t tcp_ms_to_tick(const struct tcp_engine *eng,
+				      uint64_t ms)
+{
+	return tcp_tick_div(eng, ms * 1000 + eng->cfg.tick_us - 1);
+}
 void tcp_mq_free(struct tcp_mq *q);
 void tcp_ooo_free(struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);

@@ -17,11 +17,9 @@ int tcp_tw_create(struct tcp_engine *eng, unsigned int id, int socket)
 
 	snprintf(name, sizeof(name), "dpt_tw_%u", id);
 	/* Not cache-aligned: records are small and touched one at a time. */
-	eng->tw_pool = rte_mempool_create(name,
+	eng->tw_pool = tcp_obj_pool_create(name,
 		RTE_MAX(eng->cfg.max_time_wait, 1u), sizeof(struct tcp_tw),
-		0, 0, NULL, NULL, NULL, NULL, socket,
-		RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET |
-		RTE_MEMPOOL_F_NO_CACHE_ALIGN);
+		socket, RTE_MEMPOOL_F_NO_CACHE_ALIGN);
 	return eng->tw_pool == NULL ? -rte_errno : 0;
 }
 
