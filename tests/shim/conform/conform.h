@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,7 +87,6 @@ struct sockaddr_in sin_of(struct in_addr a, uint16_t port);
 int tcp_listen_on(struct conform *cf, struct in_addr a, int n, int type_flags);
 int tcp_connect_to(struct conform *cf, struct in_addr a, int n);
 int accept_or_die(struct conform *cf, int listener);
-int getint_opt(int fd, int level, int name, int *val);   /* getsockopt int */
 void set_int_opt(struct conform *cf, int fd, int level, int name, int val);
 uint16_t local_port(int fd);
 /* Blocking helpers: all of n (or the error / EOF that stopped them). */
@@ -95,10 +95,23 @@ ssize_t write_full(int fd, const void *buf, size_t n);
 /* Read until EOF: bytes read, digest of them; *err = errno of a failure. */
 size_t read_to_eof(int fd, char digest[17], int *err);
 void pattern(void *buf, size_t n, uint32_t seed);
+int send_ids(struct conform *cf, uint32_t count);
 /* Wait (blocking) until fd reports one of events; returns revents. */
 short wait_ev(int fd, short events);
-int open_flags(int fd);
 void set_nonblock(int fd, bool on);
+
+/* One blocking accept() or recv() in another thread: whether it is
+ * already blocked when this thread acts or starts after, Linux gives the
+ * same answer in the cases the scenarios use. */
+struct bg_call {
+	int fd;
+	bool accept;               /* accept(), else recv() of up to 16 bytes */
+	long rc;
+	int err;
+	pthread_t tid;
+};
+void bg_start(struct conform *cf, struct bg_call *bc, int fd, bool accept_it);
+long bg_join(struct bg_call *bc);        /* its result, errno set */
 
 #define P(n) port_n(cf, (n))
 

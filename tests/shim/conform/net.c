@@ -3,6 +3,7 @@
  * calls a scenario is about are made in the scenario and printed there. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,15 +68,6 @@ accept_or_die(struct conform *cf, int listener)
 	if (fd < 0)
 		die(cf, "accept: %s", err_name(errno));
 	return fd;
-}
-
-int
-getint_opt(int fd, int level, int name, int *val)
-{
-	socklen_t len = sizeof(*val);
-
-	*val = -12345;
-	return getsockopt(fd, level, name, val, &len);
 }
 
 void
@@ -189,12 +181,6 @@ wait_ev(int fd, short events)
 	return r < 0 ? POLLNVAL : p.revents;
 }
 
-int
-open_flags(int fd)
-{
-	return fcntl(fd, F_GETFL);
-}
-
 void
 set_nonblock(int fd, bool on)
 {
@@ -202,4 +188,58 @@ set_nonblock(int fd, bool on)
 
 	if (fl >= 0)
 		fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+static void *
+bg_run(void *arg)
+{
+	struct bg_call *bc = arg;
+	char buf[16];
+
+	do
+		bc->rc = bc->accept ? accept(bc->fd, NULL, NULL) :
+				      recv(bc->fd, buf, sizeof(buf), 0);
+	while (bc->rc < 0 && errno == EINTR);
+	bc->err = errno;
+	return NULL;
+}
+
+void
+bg_start(struct conform *cf, struct bg_call *bc, int fd, bool accept_it)
+{
+	bc->fd = fd;
+	bc->accept = accept_it;
+	bc->rc = -1;
+	bc->err = 0;
+	if (pthread_create(&bc->tid, NULL, bg_run, bc) != 0)
+		die(cf, "pthread_create failed");
+}
+
+long
+bg_join(struct bg_call *bc)
+{
+	pthread_join(bc->tid, NULL);
+	errno = bc->err;
+	return bc->rc;
+}
+
+/* Connections to the server's P0 one after another, each sending its id
+ * (0..count-1, host order) and waiting for the one-byte 'k' that says a
+ * server thread took it; returns how many were acknowledged. */
+int
+send_ids(struct conform *cf, uint32_t count)
+{
+	uint32_t id;
+	int acked = 0;
+	char k;
+
+	for (id = 0; id < count; id++) {
+		int fd = tcp_connect_to(cf, cf->server, 0);
+
+		if (write_full(fd, &id, sizeof(id)) == sizeof(id) &&
+		    read_full(fd, &k, 1) == 1 && k == 'k')
+			acked++;
+		close(fd);
+	}
+	return acked;
 }

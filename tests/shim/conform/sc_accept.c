@@ -271,21 +271,12 @@ s_accept_three_threads(struct conform *cf)
 void
 c_accept_three_threads(struct conform *cf)
 {
-	uint32_t id;
-	int acked = 0, fd;
-	char k;
+	uint32_t stop = ACC_STOP;
+	int acked, i, fd;
 
 	sync_point(cf, "ready");
-	for (id = 0; id < ACC_CONNS; id++) {
-		fd = tcp_connect_to(cf, cf->server, 0);
-		if (write_full(fd, &id, sizeof(id)) == sizeof(id) &&
-		    read_full(fd, &k, 1) == 1 && k == 'k')
-			acked++;
-		close(fd);
-	}
-	for (id = 0; id < ACC_THREADS; id++) {
-		uint32_t stop = ACC_STOP;
-
+	acked = send_ids(cf, ACC_CONNS);
+	for (i = 0; i < ACC_THREADS; i++) {
 		fd = tcp_connect_to(cf, cf->server, 0);
 		write_full(fd, &stop, sizeof(stop));
 		close(fd);
@@ -297,41 +288,19 @@ c_accept_three_threads(struct conform *cf)
 
 /* ---- accept_woken_by_shutdown ---------------------------------------- */
 
-struct blocked_call {
-	int fd;
-	long rc;
-	int err;
-};
-
-static void *
-accept_thread(void *arg)
-{
-	struct blocked_call *bc = arg;
-
-	do
-		bc->rc = accept(bc->fd, NULL, NULL);
-	while (bc->rc < 0 && errno == EINTR);
-	bc->err = errno;
-	return NULL;
-}
-
 /* Whether the thread is already blocked when shutdown() comes or calls
  * accept() after it, Linux answers EINVAL: the listener is closed. */
 void
 s_accept_woken_by_shutdown(struct conform *cf)
 {
-	struct blocked_call bc = { 0 };
-	pthread_t t;
+	struct bg_call bc;
 	const char *r;
 	int a;
 
-	bc.fd = tcp_listen_on(cf, cf->server, 0, 0);
-	pthread_create(&t, NULL, accept_thread, &bc);
+	bg_start(cf, &bc, tcp_listen_on(cf, cf->server, 0, 0), true);
 	r = res(shutdown(bc.fd, SHUT_RD));
 	say(cf, "shutdown(listener, SHUT_RD) while another thread accepts -> %s", r);
-	pthread_join(t, NULL);
-	errno = bc.err;
-	r = resfd(bc.rc);
+	r = resfd(bg_join(&bc));
 	say(cf, "accept in the other thread -> %s", r);
 	r = res(listen(bc.fd, 8));
 	say(cf, "listen again on the same socket -> %s", r);
@@ -412,24 +381,11 @@ relay_close(void *arg)
 	return NULL;
 }
 
-static void *
-recv_thread(void *arg)
-{
-	struct blocked_call *bc = arg;
-	char buf[16];
-
-	do
-		bc->rc = recv(bc->fd, buf, sizeof(buf), 0);
-	while (bc->rc < 0 && errno == EINTR);
-	bc->err = errno;
-	return NULL;
-}
-
 void
 s_fd_shared_by_threads(struct conform *cf)
 {
 	struct relay rl = { .fd = -1, .nread = -1 };
-	struct blocked_call bc = { 0 };
+	struct bg_call bc;
 	pthread_t t[3];
 	const char *r;
 	char byte;
@@ -462,13 +418,10 @@ s_fd_shared_by_threads(struct conform *cf)
 	}
 	sync_point(cf, "part2");
 
-	bc.fd = accept_or_die(cf, rl.listener);
-	pthread_create(&t[0], NULL, recv_thread, &bc);
+	bg_start(cf, &bc, accept_or_die(cf, rl.listener), false);
 	r = res(shutdown(bc.fd, SHUT_RDWR));
 	say(cf, "shutdown(SHUT_RDWR) while another thread is in recv -> %s", r);
-	pthread_join(t[0], NULL);
-	errno = bc.err;
-	r = res(bc.rc);
+	r = res(bg_join(&bc));
 	say(cf, "recv in the other thread -> %s", r);
 	sync_point(cf, "shut");
 	close(bc.fd);

@@ -336,19 +336,10 @@ s_reuseport(struct conform *cf)
 void
 c_reuseport(struct conform *cf)
 {
-	uint32_t id;
-	int acked = 0;
-	char k;
+	int acked;
 
 	sync_point(cf, "ready");
-	for (id = 0; id < RP_CONNS; id++) {
-		int fd = tcp_connect_to(cf, cf->server, 0);
-
-		if (write_full(fd, &id, sizeof(id)) == sizeof(id) &&
-		    read_full(fd, &k, 1) == 1)
-			acked++;
-		close(fd);
-	}
+	acked = send_ids(cf, RP_CONNS);
 	say(cf, "%d of %d connections acknowledged", acked, RP_CONNS);
 	sync_point(cf, "done");
 }

@@ -3,7 +3,6 @@
  * half-close, EOF after the peer's close, the peer's reset (ECONNRESET,
  * EPIPE, SIGPIPE) and a close with unread data (our reset). */
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -469,34 +468,14 @@ s_after_reset(struct conform *cf, int a, const char *part)
 	    poll_ev(p.revents));
 }
 
-struct recv_call {
-	int fd;
-	long rc;
-	int err;
-};
-
-static void *
-recv_blocked(void *arg)
-{
-	struct recv_call *rc = arg;
-	char buf[16];
-
-	do
-		rc->rc = recv(rc->fd, buf, sizeof(buf), 0);
-	while (rc->rc < 0 && errno == EINTR);
-	rc->err = errno;
-	return NULL;
-}
-
 void
 s_peer_reset(struct conform *cf)
 {
-	struct recv_call rc = { 0 };
+	struct bg_call bc;
 	char buf[64];
 	const char *r;
 	int l, a, err;
 	socklen_t len = sizeof(err);
-	pthread_t t;
 
 	l = tcp_listen_on(cf, cf->server, 0, 0);
 	sync_point(cf, "listening");
@@ -547,15 +526,12 @@ s_peer_reset(struct conform *cf)
 
 	/* 4: another thread is in recv() when the RST comes (or calls it
 	 * after: the answer is the same). */
-	rc.fd = accept_or_die(cf, l);
-	pthread_create(&t, NULL, recv_blocked, &rc);
+	bg_start(cf, &bc, accept_or_die(cf, l), false);
 	sync_point(cf, "accepted4");
 	sync_point(cf, "reset4");
-	pthread_join(t, NULL);
-	errno = rc.err;
-	r = res(rc.rc);
+	r = res(bg_join(&bc));
 	say(cf, "4: recv in another thread -> %s", r);
-	close(rc.fd);
+	close(bc.fd);
 	close(l);
 }
 

@@ -570,19 +570,10 @@ s_ex_run(struct conform *cf, bool exclusive)
 static void
 c_ex_run(struct conform *cf)
 {
-	uint32_t id;
-	int acked = 0;
-	char k;
+	int acked;
 
 	sync_point(cf, "ready");
-	for (id = 0; id < EX_CONNS; id++) {
-		int fd = tcp_connect_to(cf, cf->server, 0);
-
-		if (write_full(fd, &id, sizeof(id)) == sizeof(id) &&
-		    read_full(fd, &k, 1) == 1)
-			acked++;
-		close(fd);
-	}
+	acked = send_ids(cf, EX_CONNS);
 	say(cf, "%d of %d connections, one after another, acknowledged", acked,
 	    EX_CONNS);
 	sync_point(cf, "done");
