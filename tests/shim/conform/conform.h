@@ -85,7 +85,8 @@ uint16_t port_n(struct conform *cf, int n);         /* P(n) */
 struct sockaddr_in sin_of(struct in_addr a, uint16_t port);
 /* Set-up steps whose failure leaves nothing to test: they die. */
 int tcp_listen_on(struct conform *cf, struct in_addr a, int n, int type_flags);
-int tcp_connect_to(struct conform *cf, struct in_addr a, int n);
+int client_socket(struct conform *cf);     /* bound to the client's address */
+int tcp_connect_to(struct conform *cf, struct in_addr a, int n);  /* client */
 int accept_or_die(struct conform *cf, int listener);
 void set_int_opt(struct conform *cf, int fd, int level, int name, int val);
 uint16_t local_port(int fd);

@@ -44,14 +44,27 @@ tcp_listen_on(struct conform *cf, struct in_addr a, int n, int type_flags)
 	return fd;
 }
 
+/* The client binds its address first: with CLIENT_ADDR not the first
+ * address of its interface, the kernel would pick another source. */
 int
-tcp_connect_to(struct conform *cf, struct in_addr a, int n)
+client_socket(struct conform *cf)
 {
-	struct sockaddr_in sa = sin_of(a, P(n));
+	struct sockaddr_in me = sin_of(cf->client, 0);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	if (fd < 0)
 		die(cf, "socket: %s", err_name(errno));
+	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0)
+		die(cf, "bind(client:0): %s", err_name(errno));
+	return fd;
+}
+
+int
+tcp_connect_to(struct conform *cf, struct in_addr a, int n)
+{
+	struct sockaddr_in sa = sin_of(a, P(n));
+	int fd = client_socket(cf);
+
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die(cf, "connect P%d: %s", n, err_name(errno));
 	return fd;

@@ -17,24 +17,35 @@
 # dptcp-run mode (when issue 7's dptcpd and dptcp-run exist): the same run
 # with the server's socket calls served by dptcp, against the SAME
 # expected.txt — any difference is a place where the shim does not behave
-# as Linux does:
+# as Linux does. For example (dptcpd's flags as tests/shim/shim_lib.sh
+# uses them on the issue7-shim branch):
 #
-#   SERVER_DAEMON='build/apps/dptcpd -l 0 --no-huge -m 1024 --no-pci \
-#       --file-prefix=$FILE_PREFIX --vdev=net_af_packet0,iface=$HOST_IFACE \
-#       -- --ip $SERVER_ADDR/$PREFIX_LEN' \
-#   SERVER_PREFIX=build/apps/dptcp-run bash tests/shim/conform/run.sh
+#   SERVER_DAEMON='printf "[shim]\nsocket_path = %s\n" "$CONFORM_TMP/d.sock" \
+#       >"$CONFORM_TMP/d.ini" && exec build/apps/dptcpd -l 0 --no-huge \
+#       -m 1024 --no-pci --file-prefix=$FILE_PREFIX \
+#       --vdev=net_af_packet0,iface=$HOST_IFACE \
+#       -- --ip $SERVER_ADDR/$PREFIX_LEN --port 9 --config $CONFORM_TMP/d.ini' \
+#   SERVER_WAIT_FOR='$CONFORM_TMP/d.sock' \
+#   SERVER_PREFIX='env DPTCP_SOCKET=$CONFORM_TMP/d.sock build/apps/dptcp-run' \
+#   bash tests/shim/conform/run.sh
 #
-#   SERVER_DAEMON  optional; run with bash -c in the host namespace, with
-#                  HOST_NS, HOST_IFACE, SERVER_ADDR, CLIENT_ADDR, PREFIX_LEN,
-#                  FILE_PREFIX and CONFORM_TMP exported; stopped (SIGTERM)
-#                  at the end. When it is set the kernel gets no address on
-#                  the host end (dptcp owns the link, as in the interop
-#                  tests) and the run waits until SERVER_ADDR answers ping.
-#   SERVER_PREFIX  words put in front of the server command
-#                  ("build/apps/dptcp-run" or "dptcp-run --some-flag").
-#   SERVER_ADDR    address the server binds: a dotted quad, or a bare
-#                  number N for host N of the test's /24 (default 1).
-#   CLIENT_ADDR    the client's address, the same two forms (default 2).
+#   SERVER_DAEMON   optional; run by `bash -c` in the host namespace (it
+#                   must end by exec'ing the daemon: that PID is stopped
+#                   with SIGTERM at the end). When it is set the kernel gets
+#                   no address on the host end (dptcp owns the link, as in
+#                   the interop tests), and the run waits until SERVER_ADDR
+#                   answers ping from the client's namespace.
+#   SERVER_WAIT_FOR optional; a path the run also waits for (the daemon's
+#                   socket).
+#   SERVER_PREFIX   put in front of the server command, run by `bash -c`
+#                   in the host namespace ("build/apps/dptcp-run").
+#   SERVER_ADDR     address the server binds: a dotted quad, or a bare
+#                   number N for host N of the test's /24 (default 1).
+#   CLIENT_ADDR     the client's address, the same two forms (default 2).
+# All three strings are expanded by bash with these exported: HOST_NS,
+# HOST_IFACE (the veth's host end), SERVER_ADDR, CLIENT_ADDR, PREFIX_LEN,
+# FILE_PREFIX (a unique DPDK --file-prefix) and CONFORM_TMP (the run's
+# temp dir, removed at the end).
 #
 # Other knobs: CONFORM (the binary; meson sets it), CONFORM_PORT (first
 # port, default 20000), CONFORM_ONLY=NAME (one scenario: no diff, the
@@ -60,7 +71,8 @@ addr_arg() {   # "N" -> host N of the test's /24; a dotted quad as it is
 }
 SERVER_ADDR=$(addr_arg "${SERVER_ADDR:-1}")
 CLIENT_ADDR=$(addr_arg "${CLIENT_ADDR:-2}")
-read -r -a PREFIX <<<"${SERVER_PREFIX:-}"
+export HOST_NS=$NS_DP HOST_IFACE=$VETH_DP SERVER_ADDR CLIENT_ADDR \
+	PREFIX_LEN=$DPT_PREFIX_LEN FILE_PREFIX=$DPT_FILE_PREFIX CONFORM_TMP=$DPT_TMP
 
 # lib.sh gave the client end PEER_IP; the client binds CLIENT_ADDR.
 if [[ $CLIENT_ADDR != "$PEER_IP" ]]; then
@@ -70,17 +82,20 @@ if [[ -z ${SERVER_DAEMON:-} ]]; then
 	ip -n "$NS_DP" addr add "$SERVER_ADDR/$DPT_PREFIX_LEN" dev "$VETH_DP"
 	dpt_log "kernel mode: the server binds $SERVER_ADDR on the host end's kernel"
 else
-	export HOST_NS=$NS_DP HOST_IFACE=$VETH_DP SERVER_ADDR CLIENT_ADDR \
-		PREFIX_LEN=$DPT_PREFIX_LEN FILE_PREFIX=$DPT_FILE_PREFIX CONFORM_TMP=$DPT_TMP
 	dpt_log "daemon: $SERVER_DAEMON"
-	dpt_bg ip netns exec "$NS_DP" bash -c "exec $SERVER_DAEMON" \
+	dpt_bg ip netns exec "$NS_DP" bash -c "$SERVER_DAEMON" \
 		>"$DPT_TMP/daemon.log" 2>&1 </dev/null
 	daemon_pid=$DPT_BG_PID
 	DPT_APP_LOG=$DPT_TMP/daemon.log
+	wait_for=
+	[[ -n ${SERVER_WAIT_FOR:-} ]] && wait_for=$(eval "printf '%s' \"$SERVER_WAIT_FOR\"")
 	for ((i = 0; ; i++)); do
 		kill -0 "$daemon_pid" 2>/dev/null || dpt_fail "SERVER_DAEMON exited during start-up"
-		dpt_peer ping -c 1 -W 1 "$SERVER_ADDR" >/dev/null 2>&1 && break
-		((i < 120)) || dpt_fail "SERVER_DAEMON did not answer ping at $SERVER_ADDR within 60 s"
+		if dpt_peer ping -c 1 -W 1 "$SERVER_ADDR" >/dev/null 2>&1 &&
+			[[ -z $wait_for || -e $wait_for ]]; then
+			break
+		fi
+		((i < 120)) || dpt_fail "SERVER_DAEMON: no ping answer from $SERVER_ADDR${wait_for:+ or no $wait_for} within 60 s"
 		sleep 0.5
 	done
 	dpt_log "daemon up (pid $daemon_pid), answers ping at $SERVER_ADDR"
@@ -89,10 +104,11 @@ fi
 CTL=$DPT_TMP/ctl.sock
 ONLY=()
 [[ -n ${CONFORM_ONLY:-} ]] && ONLY=(--only "$CONFORM_ONLY")
-dpt_log "server: ${PREFIX[*]} conform server --addr $SERVER_ADDR (namespace $NS_DP)"
+dpt_log "server: ${SERVER_PREFIX:-}${SERVER_PREFIX:+ }conform server --addr $SERVER_ADDR (namespace $NS_DP)"
 dpt_log "client: conform client --addr $CLIENT_ADDR (namespace $NS_PEER)"
 start=$(date +%s.%N)
-dpt_bg ip netns exec "$NS_DP" timeout "$RUN_TIMEOUT" "${PREFIX[@]}" "$CONFORM" server \
+dpt_bg ip netns exec "$NS_DP" timeout "$RUN_TIMEOUT" \
+	bash -c "exec ${SERVER_PREFIX:-} \"\$@\"" conform-server "$CONFORM" server \
 	--addr "$SERVER_ADDR" --peer "$CLIENT_ADDR" --ctl "$CTL" --port "$PORT" "${ONLY[@]}" \
 	>"$DPT_TMP/server.txt" 2>"$DPT_TMP/server.err" </dev/null
 server_pid=$DPT_BG_PID

@@ -316,7 +316,7 @@ void
 c_accept_woken_by_shutdown(struct conform *cf)
 {
 	struct sockaddr_in sa = sin_of(cf->server, P(0));
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = client_socket(cf);
 	const char *r;
 
 	sync_point(cf, "relisten");
