@@ -8,18 +8,34 @@
 
 : "${DPTCPD:?DPTCPD must name the dptcpd binary}"
 : "${DPTCP_RUN:?DPTCP_RUN must name the dptcp-run script}"
+DPTCPD=$(readlink -f "$DPTCPD")
+DPTCP_RUN=$(readlink -f "$DPTCP_RUN")
 SHIM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+SHIM_PIDS=()
+
+# Programs under dptcp-run stop before dptcpd does (lib.sh's cleanup stops
+# dptcpd first): call after dpt_init.
+shim_init() {
+	dpt_init "$1"
+	trap shim_cleanup EXIT
+}
+
+shim_cleanup() {
+	local rc=$? pid
+	set +e
+	for pid in "${SHIM_PIDS[@]}"; do
+		dpt_kill_pid "$pid"
+	done
+	(exit "$rc")
+	dpt_cleanup
+}
 
 # shim_start_dptcpd [EXTRA_INI_LINES]: dptcpd on link 0, socket in DPT_TMP.
 shim_start_dptcpd() {
 	SHIM_SOCK="$DPT_TMP/dptcpd.sock"
-	cat >"$DPT_TMP/dptcpd.ini" <<-INI
-	[shim]
-	socket_path = $SHIM_SOCK
-	socket_mode = 0600
-	max_sockets = 256
-	${1:-}
-	INI
+	printf '[shim]\nsocket_path = %s\nsocket_mode = 0600\nmax_sockets = 256\n%b\n' \
+		"$SHIM_SOCK" "${1:-}" >"$DPT_TMP/dptcpd.ini"
 	# dpt_start_app passes --port; dptcpd ignores it (no listener of its own).
 	dpt_start_app "$DPTCPD" 9 "$DPT_TMP/dptcpd.ini"
 	local i
@@ -39,7 +55,7 @@ shim_run() {
 shim_bg() {
 	ip netns exec "$NS_DP" env DPTCP_SOCKET="$SHIM_SOCK" "$DPTCP_RUN" "$@" &
 	SHIM_BG_PID=$!
-	DPT_PIDS+=("$SHIM_BG_PID")
+	SHIM_PIDS+=("$SHIM_BG_PID")
 }
 
 # shim_stat NAME: a counter of /dptcp/shim.
@@ -51,14 +67,13 @@ shim_stat() {
 	PY
 }
 
-# shim_wait_port PORT: until something listens on dptcp's PORT (a kernel
-# client in the peer namespace can connect), hang protection 30 s.
-shim_wait_port() {
+# shim_wait_file FILE WHAT: until a program wrote FILE (its "ready"),
+# hang protection 30 s.
+shim_wait_file() {
 	local i
 	for ((i = 0; i < 300; i++)); do
-		dpt_py -c "import socket,sys; socket.create_connection(('$DP_IP', $1), timeout=1).close()" \
-			2>/dev/null && return 0
+		[[ -s $1 ]] && return 0
 		sleep 0.1
 	done
-	dpt_fail "nothing listens on $DP_IP:$1 after 30 s"
+	dpt_fail "$2 did not start within 30 s"
 }
