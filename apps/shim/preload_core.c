@@ -67,7 +67,7 @@ ps_resolve(void)
 	RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(poll);
 	RESOLVE(ppoll); RESOLVE(select); RESOLVE(pselect);
 	RESOLVE(epoll_create); RESOLVE(epoll_create1); RESOLVE(epoll_ctl);
-	RESOLVE(epoll_wait); RESOLVE(epoll_pwait);
+	RESOLVE(epoll_wait); RESOLVE(epoll_pwait); RESOLVE(epoll_pwait2);
 	if (ps_real.fcntl64 == NULL)
 		ps_real.fcntl64 = ps_real.fcntl;
 	pthread_key_create(&ps_chan_key, ps_chan_release);

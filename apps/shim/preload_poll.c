@@ -608,3 +608,28 @@ epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout_ms,
 	}
 	return r;
 }
+
+PS_EXPORT int
+epoll_pwait2(int epfd, struct epoll_event *evs, int max,
+	     const struct timespec *ts, const sigset_t *mask)
+{
+	struct ps_ep *ep = ps_ep_of(epfd, false);
+	sigset_t old;
+	int r;
+
+	if (ep == NULL || ep->n == 0) {
+		if (ps_real.epoll_pwait2 == NULL)
+			return ps_set_errno(-ENOSYS);
+		return ps_real.epoll_pwait2(epfd, evs, max, ts, mask);
+	}
+	if (mask != NULL)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	r = ps_epoll_impl(epfd, ep, evs, max, ts_ms(ts));
+	if (mask != NULL) {
+		int e = errno;
+
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	return r;
+}

@@ -368,6 +368,10 @@ accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 		if (ret != -EAGAIN || tmo == 0)
 			break;
 		ret = ps_wait(ls, POLLIN, tmo);
+		if (ls->kind != PS_LISTEN) {
+			ret = -EINVAL;       /* shut down while we waited */
+			break;
+		}
 		if (ret == -ETIMEDOUT) {
 			ret = -EAGAIN;
 			break;
@@ -505,6 +509,29 @@ shutdown(int fd, int how)
 		return ps_real.shutdown(fd, how);
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) {
 		ret = -EINVAL;
+	} else if (ps->kind == PS_LISTEN && how != SHUT_WR) {
+		/* Linux stops listening (the socket stays bound and may
+		 * listen again); accept() blocked in other threads returns
+		 * EINVAL: wake them. */
+		pthread_mutex_lock(&ps->mu);
+		if (ps->kind == PS_LISTEN) {
+			struct shm_slot *sl = ps_slot(ps->slot);
+			uint64_t w, one = 1;
+
+			ps_unlisten_all(ps, ps_shm.n_engines);
+			ps->kind = PS_BOUND;
+			w = atomic_exchange(&sl->waiters, 0);
+			ps_slot_free(ps->slot);
+			while (w != 0) {
+				unsigned int c = (unsigned int)__builtin_ctzll(w);
+
+				w &= w - 1;
+				if (c < ps_shm.n_channels)
+					(void)!ps_real.write(ps_shm.doorbell[c], &one,
+							     sizeof(one));
+			}
+		}
+		pthread_mutex_unlock(&ps->mu);
 	} else if (ps->kind != PS_CONN ||
 		   ps_connect_result(ps) == -EINPROGRESS) {
 		ret = -ENOTCONN;
