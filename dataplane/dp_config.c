@@ -25,6 +25,9 @@ enum dp_key_type {
 	DP_KEY_IP_PREFIX,  /* A.B.C.D/N into net.ip and net.prefix_len */
 	DP_KEY_IPV4,       /* A.B.C.D */
 	DP_KEY_CHOICE,     /* one of choices[]: stored as its index (u32) */
+	DP_KEY_PATH,       /* an absolute path of at most max - 1 characters */
+	DP_KEY_MODE,       /* permission bits in octal, 0..0777 */
+	DP_KEY_POW2,       /* a power of two in min..max */
 };
 
 struct dp_key {
@@ -84,9 +87,17 @@ static const struct dp_key dp_keys[] = {
 	DP_KEY(tcp, window_scaling, DP_KEY_U32, 0, 1),
 	DP_KEY(tcp, timestamps, DP_KEY_U32, 0, 1),
 	DP_KEY(tcp, sack, DP_KEY_U32, 0, 1),
+	DP_KEY(shim, socket_path, DP_KEY_PATH, 0, DP_SHIM_PATH_MAX),
+	DP_KEY(shim, socket_mode, DP_KEY_MODE, 0, 0777),
+	DP_KEY(shim, region_mb, DP_KEY_U32, 0, 65536),
+	DP_KEY(shim, rx_ring_bytes, DP_KEY_POW2, 4096, 1U << 26),
+	DP_KEY(shim, tx_ring_bytes, DP_KEY_POW2, 4096, 1U << 26),
+	DP_KEY(shim, max_sockets, DP_KEY_U32, 8, 1U << 20),
+	DP_KEY(shim, spin_us, DP_KEY_U32, 0, 1000000),
 };
 
-static const char *const dp_sections[] = { "dataplane", "port", "net", "tcp" };
+static const char *const dp_sections[] = { "dataplane", "port", "net", "tcp",
+					   "shim" };
 
 /* What the text scan learnt: where each section and key is. */
 struct dp_ini_line {
@@ -131,6 +142,14 @@ dp_config_defaults(struct dp_config *cfg)
 	cfg->port.tx_desc = 1024;
 	cfg->port.mbufs = 32767;
 	tcp_config_defaults(&cfg->tcp);
+	snprintf(cfg->shim.socket_path, sizeof(cfg->shim.socket_path), "%s",
+		 "/run/dptcp/dptcpd.sock");
+	cfg->shim.socket_mode = 0660;
+	cfg->shim.region_mb = 0;
+	cfg->shim.rx_ring_bytes = 262144;
+	cfg->shim.tx_ring_bytes = 262144;
+	cfg->shim.max_sockets = 1024;
+	cfg->shim.spin_us = 50;
 }
 
 char *
@@ -454,6 +473,41 @@ dp_key_apply(const struct dp_key *k, const char *val, struct dp_config *cfg,
 			return -EINVAL;
 		}
 		return 0;
+	case DP_KEY_PATH:
+		if (val[0] != '/' || strlen(val) >= k->max) {
+			dp_config_error(path, line,
+				"[%s] %s = '%s': expected an absolute path of at most %u characters",
+				k->section, k->name, val, k->max - 1);
+			return -EINVAL;
+		}
+		snprintf(field, k->max, "%s", val);
+		return 0;
+	case DP_KEY_MODE: {
+		char *end;
+		unsigned long m;
+
+		errno = 0;
+		m = strtoul(val, &end, 8);
+		if (*val < '0' || *val > '7' || *end != '\0' || errno != 0 ||
+		    m > k->max) {
+			dp_config_error(path, line,
+				"[%s] %s = '%s': expected permission bits in octal, 0..0777",
+				k->section, k->name, val);
+			return -EINVAL;
+		}
+		*(uint32_t *)field = (uint32_t)m;
+		return 0;
+	}
+	case DP_KEY_POW2:
+		if (dp_parse_uint(val, k->min, k->max, &v) < 0 ||
+		    (v & (v - 1)) != 0) {
+			dp_config_error(path, line,
+				"[%s] %s = '%s': expected a power of two in %u..%u",
+				k->section, k->name, val, k->min, k->max);
+			return -EINVAL;
+		}
+		*(uint32_t *)field = v;
+		return 0;
 	case DP_KEY_CHOICE:
 		for (v = 0; k->choices[v] != NULL; v++) {
 			if (strcmp(val, k->choices[v]) == 0) {
@@ -484,7 +538,7 @@ dp_apply_section(struct rte_cfgfile *file, const char *section,
 
 	if (!dp_section_known(section)) {
 		dp_config_error(idx->path, dp_index_line(idx, section, ""),
-			"unknown section [%s]: expected [dataplane], [port], [net] or [tcp]",
+			"unknown section [%s]: expected [dataplane], [port], [net], [tcp] or [shim]",
 			section);
 		return -EINVAL;
 	}
@@ -615,7 +669,15 @@ dp_config_print(FILE *f, const struct dp_config *cfg)
 				*(const uint16_t *)field);
 			break;
 		case DP_KEY_U32:
+		case DP_KEY_POW2:
 			fprintf(f, "%s = %u\n", k->name,
+				*(const uint32_t *)field);
+			break;
+		case DP_KEY_PATH:
+			fprintf(f, "%s = %s\n", k->name, field);
+			break;
+		case DP_KEY_MODE:
+			fprintf(f, "%s = 0%03o\n", k->name,
 				*(const uint32_t *)field);
 			break;
 		case DP_KEY_IP_PREFIX:

@@ -1,5 +1,6 @@
 /* dp_config.h — the dataplane's configuration: the [dataplane], [port],
- * [net] and [tcp] sections of the INI file (config/dptcp.ini documents every key). */
+ * [net], [tcp] and [shim] sections of the INI file (config/dptcp.ini
+ * documents every key). [shim] is read only by dptcpd. */
 #ifndef DP_CONFIG_H
 #define DP_CONFIG_H
 
@@ -26,11 +27,24 @@ struct dp_net_config {
 	uint32_t gateway;      /* host byte order; 0 = none */
 };
 
+/* [shim]: dptcpd, the daemon that serves unmodified programs (apps/shim). */
+#define DP_SHIM_PATH_MAX 108   /* sizeof(sockaddr_un.sun_path) */
+struct dp_shim_config {
+	char socket_path[DP_SHIM_PATH_MAX]; /* Unix socket programs attach to */
+	uint32_t socket_mode;  /* its permission bits (who may use the stack) */
+	uint32_t region_mb;    /* cap on a program's shared region; 0 = as needed */
+	uint32_t rx_ring_bytes; /* per-connection byte rings, powers of two */
+	uint32_t tx_ring_bytes;
+	uint32_t max_sockets;  /* dptcp sockets per program */
+	uint32_t spin_us;      /* a program spins this long before sleeping */
+};
+
 struct dp_config {
 	struct dp_dataplane_config dataplane;
 	struct dp_port_config port;
 	struct dp_net_config net;
 	struct tcp_config tcp;
+	struct dp_shim_config shim;
 };
 
 /* Built-in defaults: the port's, and tcp_config_defaults() for [tcp]. */

@@ -1,0 +1,635 @@
+/* preload_poll.c — poll, ppoll, select, pselect and epoll over dptcp and
+ * kernel fds mixed. Readiness of a dptcp socket is computed from its slot
+ * (ps_events); kernel fds are asked with a zero timeout; to sleep, the
+ * thread arms the dptcp sockets it waits on and poll()s its doorbell with
+ * the kernel fds (for epoll: the epoll fd itself, readable when the kernel
+ * part of the set has events). An epoll set keeps its dptcp members in
+ * the shim (interest list with LT/ET/ONESHOT state) and its kernel members
+ * in the kernel. Not yet: an epoll fd that holds dptcp sockets waited on
+ * by another poll/epoll (nested) sees only its kernel members. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preload_internal.h"
+
+/* --- poll ---------------------------------------------------------------- */
+
+static int
+ps_ms_left(uint64_t end)
+{
+	uint64_t now = ps_now_us();
+
+	if (end == UINT64_MAX)
+		return -1;
+	if (now >= end)
+		return 0;
+	return (int)((end - now + 999) / 1000);
+}
+
+int
+ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct ps_sock *socks[n > 0 ? n : 1];
+	struct pollfd kf[n > 0 ? n : 1];
+	nfds_t kidx[n > 0 ? n : 1];
+	nfds_t i, nk = 0, nd = 0;
+	uint64_t start = ps_now_us(), spin_end = start + ps_shm.spin_us;
+	uint64_t end = timeout_ms < 0 ? UINT64_MAX :
+		       start + (uint64_t)timeout_ms * 1000u;
+	int ready, r;
+
+	(void)nd;
+	for (i = 0; i < n; i++) {
+		socks[i] = fds[i].fd >= 0 ? ps_get(fds[i].fd) : NULL;
+		if (socks[i] != NULL) {
+			nd++;
+		} else if (fds[i].fd >= 0) {
+			kf[nk] = fds[i];
+			kidx[nk++] = i;
+		}
+		fds[i].revents = 0;
+	}
+	for (;;) {
+		ready = 0;
+		for (i = 0; i < n; i++) {
+			if (socks[i] == NULL)
+				continue;
+			fds[i].revents = (short)(ps_events(socks[i]) &
+				((uint32_t)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
+			if (fds[i].revents)
+				ready++;
+		}
+		if (nk > 0) {
+			r = ps_real.poll(kf, nk, 0);
+			if (r < 0) {
+				ready = -1;
+				break;
+			}
+			for (i = 0; i < nk; i++) {
+				fds[kidx[i]].revents = kf[i].revents;
+				if (kf[i].revents)
+					ready++;
+			}
+		}
+		if (ready > 0 || ps_ms_left(end) == 0)
+			break;
+		if (atomic_load(&ps_shm.dead)) {
+			ready = ps_set_errno(-ENOMEM);
+			break;
+		}
+		if (ps_now_us() < spin_end) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		{
+			struct ps_chan *ch = ps_chan_get();
+
+			for (i = 0; i < n; i++)
+				if (socks[i] != NULL)
+					ps_arm(socks[i], ch);
+			atomic_thread_fence(memory_order_seq_cst);
+			/* Re-check before sleeping (shm_proto.h "WAKEUP"). */
+			for (i = 0; i < n; i++)
+				if (socks[i] != NULL &&
+				    (ps_events(socks[i]) & ((uint32_t)fds[i].events |
+				     POLLERR | POLLHUP | POLLNVAL)))
+					break;
+			if (i < n)
+				continue;
+			r = ps_sleep(ch, kf, nk, ps_ms_left(end));
+			if (r < 0 && errno == EINTR) {
+				ready = -1;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (socks[i] != NULL)
+			ps_put(socks[i]);
+	return ready;
+}
+
+static bool
+ps_any_ours(const struct pollfd *fds, nfds_t n)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++)
+		if (ps_maybe(fds[i].fd))
+			return true;
+	return false;
+}
+
+PS_EXPORT int
+poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	if (!ps_any_ours(fds, n))
+		return ps_real.poll(fds, n, timeout_ms);
+	return ps_poll_impl(fds, n, timeout_ms);
+}
+
+PS_EXPORT int
+__poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		abort();
+	return poll(fds, n, timeout_ms);
+}
+
+static int
+ts_ms(const struct timespec *ts)
+{
+	if (ts == NULL)
+		return -1;
+	if (ts->tv_sec > 2000000)
+		return 2000000000;
+	return (int)(ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000);
+}
+
+PS_EXPORT int
+ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+      const sigset_t *mask)
+{
+	sigset_t old;
+	int r;
+
+	if (!ps_any_ours(fds, n))
+		return ps_real.ppoll(fds, n, ts, mask);
+	/* Not atomic with the wait as the kernel's; enough for now. */
+	if (mask != NULL)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	r = ps_poll_impl(fds, n, ts_ms(ts));
+	if (mask != NULL) {
+		int e = errno;
+
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	return r;
+}
+
+PS_EXPORT int
+__ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+	    const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		abort();
+	return ppoll(fds, n, ts, mask);
+}
+
+/* --- select ------------------------------------------------------------- */
+
+static int
+ps_select_impl(int nfds, fd_set *r, fd_set *w, fd_set *x, int timeout_ms)
+{
+	struct pollfd pf[FD_SETSIZE];
+	nfds_t n = 0, i;
+	int fd, ret, count = 0;
+
+	if (nfds < 0 || nfds > FD_SETSIZE)
+		return ps_set_errno(-EINVAL);
+	for (fd = 0; fd < nfds; fd++) {
+		short ev = 0;
+
+		if (r != NULL && FD_ISSET(fd, r))
+			ev |= POLLIN;
+		if (w != NULL && FD_ISSET(fd, w))
+			ev |= POLLOUT;
+		if (x != NULL && FD_ISSET(fd, x))
+			ev |= POLLPRI;
+		if (ev == 0)
+			continue;
+		pf[n].fd = fd;
+		pf[n].events = ev;
+		pf[n++].revents = 0;
+	}
+	ret = ps_poll_impl(pf, n, timeout_ms);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (pf[i].revents & POLLNVAL)
+			return ps_set_errno(-EBADF);
+	if (r != NULL)
+		FD_ZERO(r);
+	if (w != NULL)
+		FD_ZERO(w);
+	if (x != NULL)
+		FD_ZERO(x);
+	for (i = 0; i < n; i++) {
+		short re = pf[i].revents;
+
+		if ((pf[i].events & POLLIN) && (re & (POLLIN | POLLHUP | POLLERR))) {
+			FD_SET(pf[i].fd, r);
+			count++;
+		}
+		if ((pf[i].events & POLLOUT) && (re & (POLLOUT | POLLERR))) {
+			FD_SET(pf[i].fd, w);
+			count++;
+		}
+		if ((pf[i].events & POLLPRI) && (re & POLLPRI)) {
+			FD_SET(pf[i].fd, x);
+			count++;
+		}
+	}
+	return count;
+}
+
+static bool
+ps_set_has_ours(int nfds, fd_set *r, fd_set *w, fd_set *x)
+{
+	int fd;
+
+	for (fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
+		if (((r != NULL && FD_ISSET(fd, r)) ||
+		     (w != NULL && FD_ISSET(fd, w)) ||
+		     (x != NULL && FD_ISSET(fd, x))) && ps_maybe(fd))
+			return true;
+	return false;
+}
+
+PS_EXPORT int
+select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
+{
+	int ms;
+
+	if (!ps_set_has_ours(nfds, r, w, x))
+		return ps_real.select(nfds, r, w, x, tv);
+	ms = tv == NULL ? -1 :
+	     (tv->tv_sec > 2000000 ? 2000000000 :
+	      (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000));
+	return ps_select_impl(nfds, r, w, x, ms);
+}
+
+PS_EXPORT int
+pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
+	const sigset_t *mask)
+{
+	sigset_t old;
+	int ret;
+
+	if (!ps_set_has_ours(nfds, r, w, x))
+		return ps_real.pselect(nfds, r, w, x, ts, mask);
+	if (mask != NULL)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	ret = ps_select_impl(nfds, r, w, x, ts_ms(ts));
+	if (mask != NULL) {
+		int e = errno;
+
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	return ret;
+}
+
+/* --- epoll --------------------------------------------------------------- */
+
+struct ps_ep_item {
+	int fd;
+	struct ps_sock *ps;          /* holds a ref */
+	uint32_t events;             /* EPOLLIN ... EPOLLET | EPOLLONESHOT */
+	epoll_data_t data;
+	uint32_t last;               /* ET: readiness last reported */
+	uint32_t last_rx, last_tx;   /* ET: ring positions last reported */
+	bool disabled;               /* ONESHOT fired, until EPOLL_CTL_MOD */
+};
+
+struct ps_ep {
+	pthread_mutex_t mu;
+	struct ps_ep_item *items;
+	unsigned int n, cap, rr;
+};
+
+static _Atomic(struct ps_ep *) ps_eps[PS_FD_MAX];
+static pthread_mutex_t ps_ep_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct ps_ep *
+ps_ep_of(int epfd, bool create)
+{
+	struct ps_ep *ep;
+
+	if (epfd < 0 || epfd >= PS_FD_MAX)
+		return NULL;
+	ep = atomic_load(&ps_eps[epfd]);
+	if (ep != NULL || !create)
+		return ep;
+	pthread_mutex_lock(&ps_ep_mu);
+	ep = atomic_load(&ps_eps[epfd]);
+	if (ep == NULL) {
+		ep = calloc(1, sizeof(*ep));
+		if (ep != NULL) {
+			pthread_mutex_init(&ep->mu, NULL);
+			atomic_store(&ps_eps[epfd], ep);
+		}
+	}
+	pthread_mutex_unlock(&ps_ep_mu);
+	return ep;
+}
+
+static void
+ps_ep_free(struct ps_ep *ep)
+{
+	unsigned int i;
+
+	for (i = 0; i < ep->n; i++)
+		ps_put(ep->items[i].ps);
+	free(ep->items);
+	pthread_mutex_destroy(&ep->mu);
+	free(ep);
+}
+
+void
+ps_epoll_fd_closed(int fd)
+{
+	struct ps_ep *ep;
+
+	if (fd < 0 || fd >= PS_FD_MAX ||
+	    atomic_load_explicit(&ps_eps[fd], memory_order_relaxed) == NULL)
+		return;
+	ep = atomic_exchange(&ps_eps[fd], NULL);
+	if (ep != NULL)
+		ps_ep_free(ep);
+}
+
+/* Members whose socket is closed leave the set (as Linux, once the last
+ * fd of the file is closed). Called with ep->mu held. */
+static void
+ps_ep_prune(struct ps_ep *ep)
+{
+	unsigned int i = 0;
+
+	while (i < ep->n) {
+		if (atomic_load(&ep->items[i].ps->dead)) {
+			ps_put(ep->items[i].ps);
+			ep->items[i] = ep->items[--ep->n];
+		} else {
+			i++;
+		}
+	}
+}
+
+static struct ps_ep_item *
+ps_ep_find(struct ps_ep *ep, int fd, struct ps_sock *ps)
+{
+	unsigned int i;
+
+	for (i = 0; i < ep->n; i++)
+		if (ep->items[i].fd == fd && ep->items[i].ps == ps)
+			return &ep->items[i];
+	return NULL;
+}
+
+PS_EXPORT int
+epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct ps_sock *ps = ps_get(fd);
+	struct ps_ep *ep;
+	struct ps_ep_item *it;
+	int ret = 0;
+
+	if (ps == NULL)
+		return ps_real.epoll_ctl(epfd, op, fd, ev);
+	if (epfd == fd) {
+		ps_put(ps);
+		return ps_set_errno(-EINVAL);
+	}
+	if (op != EPOLL_CTL_DEL && ev == NULL) {
+		ps_put(ps);
+		return ps_set_errno(-EFAULT);
+	}
+	ep = ps_ep_of(epfd, op == EPOLL_CTL_ADD);
+	if (ep == NULL) {
+		ps_put(ps);
+		return ps_set_errno(op == EPOLL_CTL_ADD ? -ENOMEM : -ENOENT);
+	}
+	pthread_mutex_lock(&ep->mu);
+	ps_ep_prune(ep);
+	it = ps_ep_find(ep, fd, ps);
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (it != NULL) {
+			ret = -EEXIST;
+			break;
+		}
+		if (ep->n == ep->cap) {
+			unsigned int cap = ep->cap ? ep->cap * 2 : 16;
+			void *p = realloc(ep->items, cap * sizeof(*ep->items));
+
+			if (p == NULL) {
+				ret = -ENOMEM;
+				break;
+			}
+			ep->items = p;
+			ep->cap = cap;
+		}
+		it = &ep->items[ep->n++];
+		memset(it, 0, sizeof(*it));
+		it->fd = fd;
+		it->ps = ps;
+		atomic_fetch_add(&ps->refs, 1);
+		it->events = ev->events;
+		it->data = ev->data;
+		it->last_rx = it->last_tx = UINT32_MAX;
+		break;
+	case EPOLL_CTL_MOD:
+		if (it == NULL) {
+			ret = -ENOENT;
+			break;
+		}
+		if ((ev->events & EPOLLEXCLUSIVE) || (it->events & EPOLLEXCLUSIVE)) {
+			ret = -EINVAL;
+			break;
+		}
+		it->events = ev->events;
+		it->data = ev->data;
+		it->disabled = false;
+		it->last = 0;
+		it->last_rx = it->last_tx = UINT32_MAX;
+		break;
+	case EPOLL_CTL_DEL:
+		if (it == NULL) {
+			ret = -ENOENT;
+			break;
+		}
+		ps_put(it->ps);
+		*it = ep->items[--ep->n];
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	pthread_mutex_unlock(&ep->mu);
+	ps_put(ps);
+	return ret < 0 ? ps_set_errno(ret) : 0;
+}
+
+/* Ready dptcp members into out (at most max). ep->mu held. */
+static int
+ps_ep_collect(struct ps_ep *ep, struct epoll_event *out, int max)
+{
+	unsigned int i, k, n = ep->n;
+	int got = 0;
+
+	for (k = 0; k < n && got < max; k++) {
+		struct ps_ep_item *it;
+		uint32_t ev, rxp = 0, txc = 0;
+
+		i = (ep->rr + k) % n;
+		it = &ep->items[i];
+		if (it->disabled || atomic_load(&it->ps->dead))
+			continue;
+		ev = ps_events(it->ps) & ((it->events & (EPOLLIN | EPOLLOUT |
+			EPOLLRDHUP | EPOLLPRI)) | EPOLLERR | EPOLLHUP);
+		if (it->events & EPOLLET) {
+			if (it->ps->kind == PS_CONN) {
+				struct shm_slot *sl = ps_slot(it->ps->slot);
+
+				rxp = atomic_load_explicit(&sl->rx_prod, memory_order_acquire);
+				txc = atomic_load_explicit(&sl->tx_cons, memory_order_acquire);
+			} else if (it->ps->kind == PS_LISTEN) {
+				struct shm_slot *sl = ps_slot(it->ps->slot);
+				uint32_t e;
+
+				for (e = 0; e < ps_shm.n_engines; e++)
+					rxp += atomic_load_explicit(&sl->accq[e],
+						memory_order_acquire);
+			}
+			/* An edge: a bit newly set, or new data / new room
+			 * since the last report (Linux reports each arrival). */
+			if (!((ev & ~it->last) ||
+			      ((ev & EPOLLIN) && rxp != it->last_rx) ||
+			      ((ev & EPOLLOUT) && txc != it->last_tx))) {
+				it->last = ev;
+				continue;
+			}
+			it->last = ev;
+			it->last_rx = rxp;
+			it->last_tx = txc;
+		}
+		if (ev == 0)
+			continue;
+		out[got].events = ev;
+		out[got].data = it->data;
+		got++;
+		if (it->events & EPOLLONESHOT)
+			it->disabled = true;
+	}
+	if (n > 0)
+		ep->rr = (ep->rr + 1) % n;
+	return got;
+}
+
+static int
+ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
+	      int timeout_ms)
+{
+	uint64_t start = ps_now_us(), spin_end = start + ps_shm.spin_us;
+	uint64_t end = timeout_ms < 0 ? UINT64_MAX :
+		       start + (uint64_t)timeout_ms * 1000u;
+	int got, r;
+
+	if (max <= 0)
+		return ps_set_errno(-EINVAL);
+	for (;;) {
+		pthread_mutex_lock(&ep->mu);
+		ps_ep_prune(ep);
+		got = ps_ep_collect(ep, evs, max);
+		pthread_mutex_unlock(&ep->mu);
+		if (got < max) {
+			r = ps_real.epoll_wait(epfd, evs + got, max - got, 0);
+			if (r < 0 && got == 0)
+				return -1;
+			if (r > 0)
+				got += r;
+		}
+		if (got > 0 || ps_ms_left(end) == 0)
+			return got;
+		if (atomic_load(&ps_shm.dead))
+			return ps_set_errno(-ENOMEM);
+		if (ps_now_us() < spin_end) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		{
+			struct ps_chan *ch = ps_chan_get();
+			struct pollfd kf = { .fd = epfd, .events = POLLIN };
+			unsigned int i;
+			bool ready = false;
+
+			pthread_mutex_lock(&ep->mu);
+			for (i = 0; i < ep->n; i++)
+				if (!ep->items[i].disabled)
+					ps_arm(ep->items[i].ps, ch);
+			atomic_thread_fence(memory_order_seq_cst);
+			for (i = 0; i < ep->n && !ready; i++)
+				if (!ep->items[i].disabled &&
+				    (ps_events(ep->items[i].ps) &
+				     (ep->items[i].events | EPOLLERR | EPOLLHUP)))
+					ready = true;
+			pthread_mutex_unlock(&ep->mu);
+			if (ready)
+				continue;    /* collect decides (ET may say no) */
+			r = ps_sleep(ch, &kf, 1, ps_ms_left(end));
+			if (r < 0 && errno == EINTR)
+				return -1;
+		}
+	}
+}
+
+PS_EXPORT int
+epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)
+{
+	struct ps_ep *ep = ps_ep_of(epfd, false);
+
+	if (ep == NULL || ep->n == 0)
+		return ps_real.epoll_wait(epfd, evs, max, timeout_ms);
+	return ps_epoll_impl(epfd, ep, evs, max, timeout_ms);
+}
+
+PS_EXPORT int
+epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout_ms,
+	    const sigset_t *mask)
+{
+	struct ps_ep *ep = ps_ep_of(epfd, false);
+	sigset_t old;
+	int r;
+
+	if (ep == NULL || ep->n == 0)
+		return ps_real.epoll_pwait(epfd, evs, max, timeout_ms, mask);
+	if (mask != NULL)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	r = ps_epoll_impl(epfd, ep, evs, max, timeout_ms);
+	if (mask != NULL) {
+		int e = errno;
+
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	return r;
+}
+
+PS_EXPORT int
+epoll_pwait2(int epfd, struct epoll_event *evs, int max,
+	     const struct timespec *ts, const sigset_t *mask)
+{
+	struct ps_ep *ep = ps_ep_of(epfd, false);
+	sigset_t old;
+	int r;
+
+	if (ep == NULL || ep->n == 0) {
+		if (ps_real.epoll_pwait2 == NULL)
+			return ps_set_errno(-ENOSYS);
+		return ps_real.epoll_pwait2(epfd, evs, max, ts, mask);
+	}
+	if (mask != NULL)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	r = ps_epoll_impl(epfd, ep, evs, max, ts_ms(ts));
+	if (mask != NULL) {
+		int e = errno;
+
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	return r;
+}

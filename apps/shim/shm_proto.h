@@ -1,0 +1,319 @@
+/* shm_proto.h — the shared-memory protocol between dptcpd (the stack) and
+ * libdptcp_preload.so (the shim inside a program). Both sides include this
+ * file; it is plain C11 with no DPDK so the shim can use it.
+ *
+ * ATTACH. The program connects to dptcpd's Unix socket (SOCK_SEQPACKET,
+ * path in the environment, DPTCP_SOCKET) and sends struct shm_hello.
+ * dptcpd answers struct shm_welcome with SCM_RIGHTS carrying the region
+ * (a memfd, sealed against shrinking and growing so the program cannot
+ * make dptcpd's mapping fault) followed by n_channels doorbell eventfds.
+ * The connection stays open for the program's life: when it closes (exit,
+ * exec without the fd, SIGKILL) dptcpd treats the program as gone. The
+ * program never sends anything else on it in this version.
+ *
+ * REGION LAYOUT (offsets in struct shm_hdr; shm_layout() computes them):
+ *
+ *   [shm_hdr]                       one page, written by dptcpd before the
+ *                                   hand-over, read-only afterwards
+ *   [channel 0 .. n_channels-1]     per program thread: struct shm_chan,
+ *                                   then per engine e a command queue and
+ *                                   an event queue (struct shm_q)
+ *   [slot 0 .. max_sockets-1]       per dptcp socket: struct shm_slot
+ *   [data: slot i's RX ring, TX ring]  rx_ring_bytes + tx_ring_bytes each
+ *
+ * CHANNELS. A program thread claims a free channel (the shim's own
+ * bookkeeping, in program memory) and is its queues' only user; threads
+ * beyond n_channels share the last one under a shim-side lock. Channel c's
+ * doorbell is the c-th eventfd of the welcome.
+ *
+ * QUEUES (struct shm_q, SPSC, SHM_QLEN entries of 64 bytes). Indices are
+ * free-running uint32 counters; entry = e[idx % SHM_QLEN]. The producer
+ * writes the entry, then stores prod with release; the consumer loads prod
+ * with acquire, copies the entry out (reads it once), then stores cons with
+ * release. Command queue cmd[e]: the program produces, engine e consumes.
+ * Event queue evt[e]: engine e produces, the program consumes. An engine
+ * takes a command only when evt[e] has room for its completion, and a
+ * thread has at most one outstanding command per engine, so completions
+ * never overflow.
+ *
+ * SOCKET SLOTS. The shim allocates slot numbers (and bumps the slot's
+ * generation, carried by every command about it). A connection slot
+ * belongs to the one engine that holds the connection; a listener slot to
+ * every engine (each engine listens, accq[e] counts engine e's accepted
+ * connections waiting for accept()). Fields are grouped by writer, each
+ * group on its own cache line:
+ *   program writes: waiters, rx_cons, tx_prod
+ *   stack writes:   rx_prod, tx_cons, state, err, flags, addresses,
+ *                   released, accq[e] (engine e only)
+ *
+ * BYTE RINGS (per connection, power-of-two sizes). RX: the engine copies
+ * what dpt_recv() gives into it and stores rx_prod (release); the program
+ * copies out and stores rx_cons (release). TX: the reverse with tx_prod
+ * (program) and tx_cons (engine). The engine keeps its own copy of the
+ * index it owns and never reads it back. When the RX ring is full the
+ * engine stops calling dpt_recv(), so the TCP receive buffer fills and the
+ * window closes: a program that does not read slows its peer down. RX_FIN
+ * is set once dpt_recv() said end-of-stream, i.e. after the last byte is
+ * in the ring. The program asks for FIN with SHM_OP_SHUTDOWN / CLOSE; the
+ * engine sends it after the TX ring has drained into dpt_send().
+ *
+ * MEMORY ORDERING. Index stores are release, index loads acquire (C11
+ * atomics on lock-free 32/64-bit words, valid across processes). The
+ * sleep/wake handshake below needs store -> full fence -> load on both
+ * sides (Dekker): seq_cst fences.
+ *
+ * WAKEUP. A blocked call spins for spin_us re-checking shared memory, then
+ * (1) sets its channel's bit in each slot it waits on (waiters, fetch_or)
+ * and/or sets chan.sleeping = 1 when it waits for a completion, (2) seq_cst
+ * fence, (3) re-checks, (4) poll()s its doorbell (with any kernel fds),
+ * (5) reads the doorbell to reset it. The engine, after making a slot's
+ * state visible (new data, space, FIN, error, a pending accept, a
+ * completed connect) issues a seq_cst fence and, if waiters != 0,
+ * exchanges it with 0 and writes the doorbell of each channel named; after
+ * posting a completion it exchanges chan.sleeping with 0 and writes the
+ * doorbell if it was set. An engine writes each doorbell at most once per
+ * poll-loop iteration. No syscall happens while the program spins.
+ *
+ * OWNERSHIP OF A SLOT'S LIFE. The shim picks a free slot, bumps gen,
+ * zeroes rx_cons/tx_prod/waiters and sends LISTEN, CONNECT or ACCEPT with
+ * (slot, gen). The engine records (slot, gen) privately, resets rx_prod,
+ * tx_cons, flags and err, and from then writes the stack's fields. After
+ * the program's CLOSE the engine drains the TX ring into the connection,
+ * calls dpt_close() (dpt_abort() if unread data remains, as Linux resets
+ * on close with unread data) and stores released = gen: from then it never
+ * touches the slot and the shim may reuse it. Listener slots are released
+ * by waiting for every engine's UNLISTEN completion.
+ *
+ * VALIDATION (dptcpd side; "a program can only hurt itself"). dptcpd never
+ * reads a region pointer or offset: the layout is its private copy. Every
+ * value it reads from the region is loaded once into a local and checked:
+ * queue prod - cons <= SHM_QLEN, ring prod - cons <= ring size, op known,
+ * slot < max_sockets, (slot, gen) matching the engine's private record
+ * where one exists and the slot free where a new one is bound, channel
+ * bits < n_channels, lengths and ports in range. A violation is counted
+ * (telemetry shim_violations) and disconnects that program only: its
+ * connections are reset and its region unmapped once every engine has
+ * let go of it. Slots the program misuses across engines (the same slot
+ * bound on two engines) corrupt only that program's own data.
+ *
+ * PROGRAM DEATH. dptcpd's control thread sees the Unix socket close and
+ * tells every engine. Each engine unlistens, resets connections still
+ * waiting in its accept queues, and treats every connection as closed by
+ * the program (reset with unread data, otherwise FIN after the TX ring's
+ * data); it lets go of the region when no connection of the program needs
+ * its TX ring any more. After every engine has let go, the control thread
+ * closes the doorbells and unmaps the region.
+ *
+ * NOT YET (kept possible by this layout): fork (a child re-attaches and the
+ * inherited slots are handed over by a control message; the parent's slot
+ * numbers stay valid since slots are per program), exec (the shim's fds are
+ * CLOEXEC; a new image re-attaches), per-epoll doorbells for nested epoll,
+ * readiness events in evt[] for O(ready) epoll, kick flags so engines need
+ * not poll idle rings. */
+#ifndef SHM_PROTO_H
+#define SHM_PROTO_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_MAGIC 0x316d737063747064ULL /* "dptcpsm1" */
+#define SHM_VERSION 1
+#define SHM_MAX_ENGINES 64
+#define SHM_MAX_CHANNELS 64      /* one bit each in shm_slot.waiters */
+#define SHM_QLEN 64              /* entries per command / event queue */
+#define SHM_LINE 64
+#define SHM_HDR_BYTES 4096
+
+/* Unix-socket messages. */
+struct shm_hello {
+	uint32_t magic;          /* SHM_HELLO_MAGIC */
+	uint32_t version;
+	int32_t pid;
+	uint32_t reserved;
+};
+#define SHM_HELLO_MAGIC 0x64707431u
+
+struct shm_welcome {
+	uint32_t magic;          /* SHM_HELLO_MAGIC */
+	int32_t status;          /* 0, or a negative errno: no fds follow */
+	uint64_t region_bytes;
+	uint32_t n_channels;     /* doorbell fds after the memfd */
+	uint32_t prog_id;
+};
+
+struct shm_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t prog_id;
+	uint64_t region_bytes;
+	uint32_t n_engines;
+	uint32_t n_channels;
+	uint32_t max_sockets;
+	uint32_t qlen;
+	uint32_t rx_ring_bytes;
+	uint32_t tx_ring_bytes;
+	uint32_t spin_us;
+	uint32_t local_ip;       /* dptcp's address, host byte order */
+	uint32_t prefix_len;
+	uint32_t gateway;        /* 0: none */
+	uint64_t off_chan, chan_bytes;
+	uint64_t off_slots, slot_bytes;
+	uint64_t off_data;
+};
+
+/* One 64-byte queue entry: a command or its completion. */
+enum shm_op {
+	SHM_OP_NONE = 0,
+	SHM_OP_LISTEN,      /* slot, gen, ip, port, arg = backlog */
+	SHM_OP_UNLISTEN,    /* slot, gen */
+	SHM_OP_ACCEPT,      /* slot/gen = listener; arg = new slot, arg2 = its gen;
+			     * completion: addresses, status -EAGAIN if none */
+	SHM_OP_CONNECT,     /* slot, gen, ip, port, lport; completion: status
+			     * 0 = in progress (slot state tells the rest) */
+	SHM_OP_SHUTDOWN,    /* slot, gen: FIN once the TX ring is drained */
+	SHM_OP_CLOSE,       /* slot, gen, arg = 1: abort (SO_LINGER 0) */
+	SHM_OP_SETOPT,      /* slot, gen, arg = enum dpt_opt, arg2 = value */
+	SHM_OP_COUNT
+};
+
+struct shm_msg {
+	uint16_t op;
+	uint16_t reserved;
+	uint32_t seq;            /* chosen by the program, echoed */
+	uint32_t slot;
+	uint32_t gen;
+	int32_t status;          /* completion: 0 or a negative errno */
+	uint32_t arg;
+	uint32_t arg2;
+	uint32_t ip;             /* host order: remote address */
+	uint16_t port;           /* remote port */
+	uint16_t lport;          /* local port */
+	uint32_t lip;            /* local address */
+	uint8_t pad[24];
+};
+_Static_assert(sizeof(struct shm_msg) == 64, "shm_msg is one cache line");
+
+struct shm_q {
+	_Atomic uint32_t prod;
+	uint8_t pad0[SHM_LINE - 4];
+	_Atomic uint32_t cons;
+	uint8_t pad1[SHM_LINE - 4];
+	struct shm_msg e[SHM_QLEN];
+};
+
+struct shm_chan {
+	_Atomic uint32_t sleeping;   /* program: 1 before sleeping for a completion */
+	uint8_t pad[SHM_LINE - 4];
+	/* then: struct shm_q cmd, evt for engine 0, 1, ... */
+};
+
+/* Slot states (written by the stack). */
+enum shm_state {
+	SHM_ST_FREE = 0,
+	SHM_ST_LISTEN,
+	SHM_ST_CONNECTING,
+	SHM_ST_ESTABLISHED,
+	SHM_ST_CLOSED,           /* connection gone: err says how (0: orderly) */
+};
+
+#define SHM_SF_RX_FIN   0x1u  /* peer's FIN: every byte before it is in RX */
+#define SHM_SF_TX_SHUT  0x2u  /* our FIN is queued (after the TX ring's data) */
+
+struct shm_slot {
+	/* program writes */
+	_Atomic uint64_t waiters;    /* channel bits to wake on any change */
+	uint8_t pad0[SHM_LINE - 8];
+	_Atomic uint32_t rx_cons;
+	uint8_t pad1[SHM_LINE - 4];
+	_Atomic uint32_t tx_prod;
+	uint8_t pad2[SHM_LINE - 4];
+	/* stack writes */
+	_Atomic uint32_t rx_prod;
+	uint8_t pad3[SHM_LINE - 4];
+	_Atomic uint32_t tx_cons;
+	uint8_t pad4[SHM_LINE - 4];
+	_Atomic uint32_t state;      /* enum shm_state */
+	_Atomic int32_t err;         /* positive errno of a failed connection */
+	_Atomic uint32_t flags;      /* SHM_SF_* */
+	_Atomic uint32_t released;   /* gen the stack has let go of */
+	_Atomic uint32_t lip, rip;   /* host order */
+	_Atomic uint32_t lport, rport;
+	uint8_t pad5[SHM_LINE - 32];
+	_Atomic uint32_t accq[SHM_MAX_ENGINES]; /* listener: engine e's waiting */
+};
+
+/* Where everything is, from the sizes alone (both sides compute it). */
+struct shm_layout {
+	uint64_t off_chan, chan_bytes;
+	uint64_t off_slots, slot_bytes;
+	uint64_t off_data, region_bytes;
+};
+
+static inline uint64_t
+shm_align(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static inline void
+shm_layout(uint32_t n_engines, uint32_t n_channels, uint32_t max_sockets,
+	   uint32_t rx_ring_bytes, uint32_t tx_ring_bytes,
+	   struct shm_layout *l)
+{
+	l->chan_bytes = sizeof(struct shm_chan) +
+			2ull * n_engines * sizeof(struct shm_q);
+	l->off_chan = SHM_HDR_BYTES;
+	l->slot_bytes = shm_align(sizeof(struct shm_slot), SHM_LINE);
+	l->off_slots = shm_align(l->off_chan + n_channels * l->chan_bytes,
+				 4096);
+	l->off_data = shm_align(l->off_slots +
+				(uint64_t)max_sockets * l->slot_bytes, 4096);
+	l->region_bytes = l->off_data + (uint64_t)max_sockets *
+			  ((uint64_t)rx_ring_bytes + tx_ring_bytes);
+}
+
+/* Accessors from a base address and a layout (either side's copy). */
+static inline struct shm_chan *
+shm_chan_at(void *base, const struct shm_layout *l, uint32_t c)
+{
+	return (struct shm_chan *)((uint8_t *)base + l->off_chan +
+				   c * l->chan_bytes);
+}
+
+static inline struct shm_q *
+shm_cmdq(void *base, const struct shm_layout *l, uint32_t c, uint32_t e)
+{
+	return (struct shm_q *)((uint8_t *)(shm_chan_at(base, l, c) + 1) +
+				2ull * e * sizeof(struct shm_q));
+}
+
+static inline struct shm_q *
+shm_evtq(void *base, const struct shm_layout *l, uint32_t c, uint32_t e)
+{
+	return shm_cmdq(base, l, c, e) + 1;
+}
+
+static inline struct shm_slot *
+shm_slot_at(void *base, const struct shm_layout *l, uint32_t s)
+{
+	return (struct shm_slot *)((uint8_t *)base + l->off_slots +
+				   s * l->slot_bytes);
+}
+
+static inline uint8_t *
+shm_rx_ring(void *base, const struct shm_layout *l, uint32_t s,
+	    uint32_t rx_bytes, uint32_t tx_bytes)
+{
+	return (uint8_t *)base + l->off_data +
+	       (uint64_t)s * ((uint64_t)rx_bytes + tx_bytes);
+}
+
+static inline uint8_t *
+shm_tx_ring(void *base, const struct shm_layout *l, uint32_t s,
+	    uint32_t rx_bytes, uint32_t tx_bytes)
+{
+	return shm_rx_ring(base, l, s, rx_bytes, tx_bytes) + rx_bytes;
+}
+
+#endif

@@ -1,0 +1,79 @@
+# tests/shim/shim_lib.sh — what the shim tests add to tests/interop/lib.sh:
+# start dptcpd on the veth with a [shim] config in the test's temp dir,
+# run a program under dptcp-run (in dptcp's namespace, so even its kernel
+# sockets stay off the root namespace), and read /dptcp/shim.
+# shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR source=../interop/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../interop/lib.sh"
+
+: "${DPTCPD:?DPTCPD must name the dptcpd binary}"
+: "${DPTCP_RUN:?DPTCP_RUN must name the dptcp-run script}"
+DPTCPD=$(readlink -f "$DPTCPD")
+DPTCP_RUN=$(readlink -f "$DPTCP_RUN")
+SHIM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+SHIM_PIDS=()
+
+# Programs under dptcp-run stop before dptcpd does (lib.sh's cleanup stops
+# dptcpd first): call after dpt_init.
+shim_init() {
+	dpt_init "$1"
+	trap shim_cleanup EXIT
+}
+
+shim_cleanup() {
+	local rc=$? pid
+	set +e
+	for pid in "${SHIM_PIDS[@]}"; do
+		dpt_kill_pid "$pid"
+	done
+	(exit "$rc")
+	dpt_cleanup
+}
+
+# shim_start_dptcpd [EXTRA_INI_LINES]: dptcpd on link 0, socket in DPT_TMP.
+shim_start_dptcpd() {
+	SHIM_SOCK="$DPT_TMP/dptcpd.sock"
+	printf '[shim]\nsocket_path = %s\nsocket_mode = 0600\nmax_sockets = 256\n%b\n' \
+		"$SHIM_SOCK" "${1:-}" >"$DPT_TMP/dptcpd.ini"
+	# dpt_start_app passes --port; dptcpd ignores it (no listener of its own).
+	dpt_start_app "$DPTCPD" 9 "$DPT_TMP/dptcpd.ini"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $SHIM_SOCK ]] && return 0
+		sleep 0.1
+	done
+	dpt_fail "dptcpd made no socket at $SHIM_SOCK"
+}
+
+# shim_run CMD...: CMD under dptcp-run in dptcp's namespace (foreground).
+shim_run() {
+	ip netns exec "$NS_DP" env DPTCP_SOCKET="$SHIM_SOCK" "$DPTCP_RUN" "$@"
+}
+
+# shim_bg CMD...: the same in the background; SHIM_BG_PID is its PID.
+shim_bg() {
+	ip netns exec "$NS_DP" env DPTCP_SOCKET="$SHIM_SOCK" "$DPTCP_RUN" "$@" &
+	SHIM_BG_PID=$!
+	SHIM_PIDS+=("$SHIM_BG_PID")
+}
+
+# shim_stat NAME: a counter of /dptcp/shim.
+shim_stat() {
+	"$DPT_PY" - "$DPT_FILE_PREFIX" "$1" <<-'PY'
+	import sys
+	from dptlib import tel
+	print(tel(sys.argv[1], "/dptcp/shim")[sys.argv[2]])
+	PY
+}
+
+# shim_wait_file FILE WHAT: until a program wrote FILE (its "ready"),
+# hang protection 30 s.
+shim_wait_file() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[[ -s $1 ]] && return 0
+		sleep 0.1
+	done
+	dpt_fail "$2 did not start within 30 s"
+}
