@@ -51,8 +51,10 @@ void tcp_listen_input(struct tcp_engine *eng, struct tcp_listener *l,
 	if (seg->flags & TH_RST)
 		return;
 	if (seg->flags & TH_ACK) {
-		if ((seg->flags & TH_SYN) || !tcp_cookie_accept(eng, l, seg))
+		if ((seg->flags & TH_SYN) || !tcp_cookie_accept(eng, l, seg)) {
+			eng->stats.tx_rst_listen_ack++;
 			tcp_send_rst_for(eng, seg);
+		}
 		return;
 	}
 	if (!(seg->flags & TH_SYN))

@@ -29,6 +29,9 @@
 	X(rx_syn_challenged)  /* SYN in synchronized state: challenge ACK */   \
 	X(rx_syn_in_tw)       /* SYN reused a TIME_WAIT tuple (RFC 6191) */    \
 	X(tx_rst)             /* RSTs sent */                                  \
+	X(tx_rst_listen_ack)  /* ... of them to an ACK reaching a listener */  \
+	                      /* (no connection, no valid cookie: a stray */ \
+	                      /* or late segment of a closed connection) */  \
 	X(tx_challenge_ack)   /* challenge ACKs sent (RFC 5961) */             \
 	X(challenge_ack_limited) /* challenge ACK suppressed (RFC 5961 §7) */  \
 	X(nagle_delayed)      /* a small segment held back by Nagle */         \

@@ -10,7 +10,8 @@
 #                 worker 0.
 # Asserted: every echo intact; both workers accepted connections (and the
 # counts add up to 10,000); no segment ever reached an engine that did not
-# own its flow (such a segment finds no connection: rx_no_conn, tx_rst);
+# own its flow (such a segment finds no connection: rx_no_conn, or is
+# reset at the listener, which breaks its echo);
 # nothing dropped on a steering ring; and, for 256 connections held open,
 # the worker that holds each one is the one the symmetric Toeplitz hash of
 # its 4-tuple names, recomputed here independently of dptcp.
@@ -157,7 +158,20 @@ def run():
     check(all(a > total // 5 for a in acc), "one worker took almost nothing: %s" % acc)
     check(all(x["rx_no_conn"] == 0 for x in per),
           "segments reached an engine that does not own their flow (rx_no_conn)")
-    check(all(x["tx_rst"] == 0 for x in per), "RSTs were sent")
+    # An ACK that reaches a listener without a connection is reset, as any
+    # TCP does. On a loaded machine that happens legitimately: our FIN goes
+    # out twice (a tail-loss probe or RTO while Linux's ACK was delayed),
+    # Linux in TIME_WAIT acknowledges both, the first ACK closes the
+    # connection and the second finds only the listener. So RSTs to such
+    # stray ACKs are allowed (and counted); any other RST is not. A segment
+    # of a live connection at the wrong engine would also meet the listener,
+    # but its connection would be reset and its echo, or one of the held
+    # connections above, would fail.
+    stray = sum(x["tx_rst_listen_ack"] for x in per)
+    if stray:
+        log("%d RST(s) to stray ACKs of closed connections" % stray)
+    check(all(x["tx_rst"] == x["tx_rst_listen_ack"] for x in per),
+          "RSTs other than to stray ACKs at a listener were sent")
     check(all(x["dp_steer_full"] == 0 and x["dp_tx_ring_full"] == 0 for x in per),
           "a steering ring overflowed")
     out = sum(x["dp_steer_out"] for x in per)
