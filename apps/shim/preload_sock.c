@@ -211,18 +211,22 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 	return 0;
 }
 
+/* SHM_HELD when another member (a forked process) still holds the
+ * listener: its slot is not ours to free then. */
 static int
 ps_unlisten_all(struct ps_sock *ps, uint32_t n)
 {
 	uint32_t e;
+	int ret = 0;
 
 	for (e = 0; e < n; e++) {
 		struct shm_msg m = { .op = SHM_OP_UNLISTEN, .slot = ps->slot,
 				     .gen = ps->gen };
 
-		ps_cmd(e, &m);
+		if (ps_cmd(e, &m) == SHM_HELD)
+			ret = SHM_HELD;
 	}
-	return 0;
+	return ret;
 }
 
 PS_EXPORT int
@@ -518,10 +522,13 @@ shutdown(int fd, int how)
 			struct shm_slot *sl = ps_slot(ps->slot);
 			uint64_t w, one = 1;
 
-			ps_unlisten_all(ps, ps_shm.n_engines);
+			bool held = ps_unlisten_all(ps, ps_shm.n_engines) ==
+				    SHM_HELD;
+
 			ps->kind = PS_BOUND;
 			w = atomic_exchange(&sl->waiters, 0);
-			ps_slot_free(ps->slot);
+			if (!held)
+				ps_slot_free(ps->slot);
 			while (w != 0) {
 				unsigned int c = (unsigned int)__builtin_ctzll(w);
 
@@ -558,8 +565,8 @@ ps_sock_closed(struct ps_sock *ps)
 {
 	pthread_mutex_lock(&ps->mu);
 	if (ps->kind == PS_LISTEN) {
-		ps_unlisten_all(ps, ps_shm.n_engines);
-		ps_slot_free(ps->slot);
+		if (ps_unlisten_all(ps, ps_shm.n_engines) != SHM_HELD)
+			ps_slot_free(ps->slot);
 	} else if (ps->kind == PS_CONN) {
 		struct shm_msg m = { .op = SHM_OP_CLOSE, .slot = ps->slot,
 				     .gen = ps->gen,
@@ -673,6 +680,8 @@ ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 		return -EINVAL;              /* no urgent data (SO_OOBINLINE off) */
 	sl = ps_slot(ps->slot);
 	pthread_mutex_lock(&ps->rx_mu);
+	/* Another member (a forked process) may have read since. */
+	ps->rx_cons = atomic_load_explicit(&sl->rx_cons, memory_order_acquire);
 	for (;;) {
 		uint32_t st = atomic_load_explicit(&sl->state, memory_order_acquire);
 		uint32_t fl = atomic_load_explicit(&sl->flags, memory_order_acquire);
@@ -760,6 +769,8 @@ ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 		return -ENOTCONN;
 	sl = ps_slot(ps->slot);
 	pthread_mutex_lock(&ps->tx_mu);
+	/* Another member (a forked process) may have written since. */
+	ps->tx_prod = atomic_load_explicit(&sl->tx_prod, memory_order_acquire);
 	for (;;) {
 		uint32_t st = atomic_load_explicit(&sl->state, memory_order_acquire);
 		uint32_t used = ps->tx_prod -
