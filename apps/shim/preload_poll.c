@@ -398,6 +398,31 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		ps_put(ps);
 		return ps_set_errno(-EFAULT);
 	}
+	/* Is epfd an epoll fd at all? Ask the kernel about the eventfd that
+	 * stands for the socket (never in its set): EBADF or EINVAL as
+	 * Linux answers, ENOENT when epfd is fine. */
+	{
+		struct epoll_event dummy = { 0 };
+		int saved = errno;
+
+		if (ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &dummy) < 0 &&
+		    (errno == EBADF || errno == EINVAL)) {
+			ret = -errno;
+			ps_put(ps);
+			return ps_set_errno(ret);
+		}
+		errno = saved;
+	}
+	/* EPOLLEXCLUSIVE only with IN/OUT/ERR/HUP/WAKEUP/ET (Linux's
+	 * EPOLLEXCLUSIVE_OK_BITS): never with ONESHOT or RDHUP. */
+	if (op == EPOLL_CTL_ADD && (ev->events & EPOLLEXCLUSIVE) &&
+	    (ev->events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLRDNORM |
+				      EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND |
+				      EPOLLERR | EPOLLHUP | EPOLLWAKEUP |
+				      EPOLLET | EPOLLEXCLUSIVE))) {
+		ps_put(ps);
+		return ps_set_errno(-EINVAL);
+	}
 	ep = ps_ep_of(epfd, op == EPOLL_CTL_ADD);
 	if (ep == NULL) {
 		ps_put(ps);

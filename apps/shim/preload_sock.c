@@ -544,8 +544,25 @@ shutdown(int fd, int how)
 		ret = -ENOTCONN;
 	} else {
 		pthread_mutex_lock(&ps->mu);
-		if (how != SHUT_WR)
+		if (how != SHUT_WR && !ps->shut_rd) {
+			/* Linux wakes a recv blocked in another thread (it
+			 * returns 0): nothing in the stack changes for it, so
+			 * ring the sleepers' doorbells here. */
+			struct shm_slot *sl = ps_slot(ps->slot);
+			uint64_t w, one = 1;
+
 			ps->shut_rd = true;
+			atomic_thread_fence(memory_order_seq_cst);
+			w = atomic_exchange(&sl->waiters, 0);
+			while (w != 0) {
+				unsigned int c = (unsigned int)__builtin_ctzll(w);
+
+				w &= w - 1;
+				if (c < ps_shm.n_channels)
+					(void)!ps_real.write(ps_shm.doorbell[c], &one,
+							     sizeof(one));
+			}
+		}
 		if (how != SHUT_RD && !ps->shut_wr) {
 			struct shm_msg m = { .op = SHM_OP_SHUTDOWN,
 					     .slot = ps->slot, .gen = ps->gen };
