@@ -447,6 +447,25 @@ ps_connect_dptcp(struct ps_sock *ps, uint32_t ip, uint16_t port)
 	return ret;
 }
 
+/* A connect that failed (refused, timed out, reset before connect() saw
+ * it succeed) leaves the socket unconnected, as Linux's sock_error path
+ * in __inet_stream_connect: connect() may be called again and tries
+ * afresh. ps->mu held. */
+static void
+ps_unconnect(struct ps_sock *ps)
+{
+	struct shm_msg m = { .op = SHM_OP_CLOSE, .slot = ps->slot,
+			     .gen = ps->gen, .arg = 1 };
+
+	ps_cmd(ps->engine, &m);
+	ps_slot_closing(ps->slot);
+	ps->kind = PS_FRESH;
+	ps->rx_cons = ps->tx_prod = 0;
+	ps->shut_rd = ps->shut_wr = false;
+	ps->connect_reported = false;
+	ps->err_reported = false;
+}
+
 PS_EXPORT int
 connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
@@ -469,9 +488,15 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 		ret = -EISCONN;
 	} else if (ps->kind == PS_CONN) {
 		ret = ps_connect_result(ps);
-		if (ret == -EINPROGRESS)
+		if (ret == -EINPROGRESS) {
 			ret = -EALREADY;
-		else if (ret == 0 || ps->connect_reported)
+		} else if (ret < 0 && !ps->connect_reported) {
+			/* The error once (unless SO_ERROR or a read took it),
+			 * then ECONNABORTED; either way unconnected now. */
+			if (ps->err_reported)
+				ret = -ECONNABORTED;
+			ps_unconnect(ps);
+		} else if (ret == 0 || ps->connect_reported)
 			ret = ret == 0 && !ps->connect_reported ? 0 : -EISCONN;
 		if (ret == 0 || ret == -EISCONN)
 			ps->connect_reported = true;
@@ -493,10 +518,12 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 				ps_put(ps);
 				return ps_set_errno(-EINPROGRESS);
 			}
+			pthread_mutex_lock(&ps->mu);
 			ret = ps_connect_result(ps);
 			ps->connect_reported = true;
 			if (ret < 0)
-				ps->err_reported = true;
+				ps_unconnect(ps);
+			pthread_mutex_unlock(&ps->mu);
 		}
 	}
 	ps_put(ps);
@@ -783,7 +810,7 @@ ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 	ssize_t ret;
 
 	if (ps->kind != PS_CONN)
-		return -ENOTCONN;
+		return ps_epipe(flags);   /* Linux: EPIPE (+SIGPIPE) unless connected */
 	sl = ps_slot(ps->slot);
 	pthread_mutex_lock(&ps->tx_mu);
 	/* Another member (a forked process) may have written since. */
@@ -1243,7 +1270,15 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 				int e = ps_connect_result(ps);
 
 				if (e < 0 && e != -EINPROGRESS) {
+					uint32_t fl = atomic_load(&ps_slot(ps->slot)->flags);
+
 					v = -e;
+					/* Linux's tcp_reset: a reset in CLOSE_WAIT
+					 * (the peer's FIN seen, ours not sent) is
+					 * EPIPE. */
+					if (v == ECONNRESET && (fl & SHM_SF_RX_FIN) &&
+					    !(fl & SHM_SF_TX_SHUT) && !ps->shut_wr)
+						v = EPIPE;
 					ps->err_reported = true;
 				}
 			}
