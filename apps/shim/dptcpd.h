@@ -29,8 +29,11 @@ struct shim_prog {
 	uint32_t local_ip;            /* host order */
 	int doorbell[SHM_MAX_CHANNELS];
 	/* control thread only */
-	int sock;                     /* -1 once closed */
+	int sock[SHM_MAX_MEMBERS];    /* per member (fork); -1 once closed */
+	uint64_t members;             /* member numbers whose socket is open */
 	unsigned int acks;            /* engines that let go after DETACH */
+	unsigned int fork_acks;       /* engines done with the pending FORK */
+	int fork_to;                  /* member being made, -1: none */
 	bool detaching;
 	struct shim_prog *next;
 };
@@ -40,12 +43,16 @@ enum shim_ctl_type {
 	SHIM_MSG_DETACH,    /* control -> engine: prog is gone, let go */
 	SHIM_MSG_DETACHED,  /* engine -> control: done with prog */
 	SHIM_MSG_VIOLATION, /* engine -> control: prog broke the protocol */
+	SHIM_MSG_FORK,      /* control -> engine: member to gets from's refs */
+	SHIM_MSG_FORKED,    /* engine -> control: done */
+	SHIM_MSG_MEMBER_GONE, /* control -> engine: drop from's refs */
 };
 
 struct shim_ctl_msg {
 	enum shim_ctl_type type;
 	unsigned int engine;
 	struct shim_prog *prog;
+	uint32_t from, to;            /* member numbers (FORK, MEMBER_GONE) */
 };
 
 /* Counters of one engine's service, read (relaxed) by telemetry. */

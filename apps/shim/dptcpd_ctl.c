@@ -34,8 +34,9 @@ static struct shim_prog *ctl_progs;
 static uint32_t ctl_next_id = 1;
 
 static void
-ctl_send_eng(struct shim_daemon *d, unsigned int e, enum shim_ctl_type t,
-	     struct shim_prog *p)
+ctl_send_eng_members(struct shim_daemon *d, unsigned int e,
+		     enum shim_ctl_type t, struct shim_prog *p, uint32_t from,
+		     uint32_t to)
 {
 	struct shim_ctl_msg *m = malloc(sizeof(*m));
 
@@ -46,8 +47,17 @@ ctl_send_eng(struct shim_daemon *d, unsigned int e, enum shim_ctl_type t,
 	m->type = t;
 	m->engine = e;
 	m->prog = p;
+	m->from = from;
+	m->to = to;
 	while (rte_ring_enqueue(d->to_eng[e], m) != 0)
 		usleep(100);         /* the engine drains it every iteration */
+}
+
+static void
+ctl_send_eng(struct shim_daemon *d, unsigned int e, enum shim_ctl_type t,
+	     struct shim_prog *p)
+{
+	ctl_send_eng_members(d, e, t, p, 0, 0);
 }
 
 static void
@@ -60,8 +70,9 @@ prog_free(struct shim_prog *p)
 			close(p->doorbell[c]);
 	if (p->base != NULL)
 		munmap(p->base, p->lay.region_bytes);
-	if (p->sock >= 0)
-		close(p->sock);
+	for (c = 0; c < SHM_MAX_MEMBERS; c++)
+		if (p->sock[c] >= 0)
+			close(p->sock[c]);
 	free(p);
 }
 
@@ -69,15 +80,19 @@ prog_free(struct shim_prog *p)
 static void
 prog_detach(struct shim_daemon *d, struct shim_prog *p)
 {
-	unsigned int e;
+	unsigned int e, m;
 
 	if (p->detaching)
 		return;
 	p->detaching = true;
-	if (p->sock >= 0) {
-		close(p->sock);
-		p->sock = -1;
-	}
+	for (m = 0; m < SHM_MAX_MEMBERS; m++)
+		if (p->sock[m] >= 0) {
+			close(p->sock[m]);
+			p->sock[m] = -1;
+		}
+	p->members = 0;
+	if (p->fork_to >= 0)
+		p->fork_to = -1;     /* its socket is closed: the child sees it */
 	for (e = 0; e < d->n_engines; e++)
 		ctl_send_eng(d, e, SHIM_MSG_DETACH, p);
 	DP_LOG(INFO, "shim: program %u (pid %d) gone; engines letting go",
@@ -109,6 +124,23 @@ prog_maybe_free(struct shim_daemon *d, struct shim_prog *p)
 	prog_free(p);
 }
 
+/* Every engine has given the new member its references: tell it (the
+ * parent waits for this before fork() goes on, see shm_proto.h "FORK"). */
+static void
+ctl_fork_done(struct shim_prog *p, int status)
+{
+	struct shm_fork_ack a = { .magic = SHM_FORK_MAGIC, .status = status };
+	int m = p->fork_to;
+
+	p->fork_to = -1;
+	if (m < 0 || p->sock[m] < 0)
+		return;
+	a.member = (uint32_t)m;
+	if (send(p->sock[m], &a, sizeof(a), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(a))
+		DP_LOG(WARNING, "shim: program %u: fork answer lost", p->id);
+}
+
 static void
 ctl_from_engines(struct shim_daemon *d)
 {
@@ -122,6 +154,9 @@ ctl_from_engines(struct shim_daemon *d)
 			if (m->type == SHIM_MSG_DETACHED) {
 				p->acks++;
 				prog_maybe_free(d, p);
+			} else if (m->type == SHIM_MSG_FORKED) {
+				if (++p->fork_acks == d->n_engines)
+					ctl_fork_done(p, 0);
 			} else if (m->type == SHIM_MSG_VIOLATION) {
 				prog_detach(d, p);
 				prog_maybe_free(d, p);
@@ -222,7 +257,7 @@ ctl_welcome(struct shim_prog *p, int memfd, int status)
 		for (c = 0; c < p->n_channels; c++)
 			fds[1 + c] = p->doorbell[c];
 	}
-	return sendmsg(p->sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(w) ?
+	return sendmsg(p->sock[0], &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(w) ?
 	       0 : -errno;
 }
 
@@ -249,7 +284,11 @@ ctl_accept(struct shim_daemon *d)
 		atomic_fetch_add(&d->attach_errors, 1);
 		return;
 	}
-	p->sock = s;
+	for (c = 0; c < SHM_MAX_MEMBERS; c++)
+		p->sock[c] = -1;
+	p->sock[0] = s;
+	p->members = 1;
+	p->fork_to = -1;
 	p->id = ctl_next_id++;
 	for (c = 0; c < SHM_MAX_CHANNELS; c++)
 		p->doorbell[c] = -1;
@@ -294,43 +333,138 @@ fail:
 	prog_free(p);
 }
 
+/* Member m's socket closed. The last one: the program is gone. Else only
+ * m's references go (shm_proto.h "FORK"), and its channel claims. */
+static void
+ctl_member_gone(struct shim_daemon *d, struct shim_prog *p, unsigned int m)
+{
+	unsigned int e, c;
+
+	close(p->sock[m]);
+	p->sock[m] = -1;
+	p->members &= ~(1ull << m);
+	if (p->members == 0) {
+		prog_detach(d, p);
+		return;
+	}
+	for (c = 0; c < p->n_channels; c++) {
+		struct shm_chan *ch = shm_chan_at(p->base, &p->lay, c);
+		uint32_t want = m + 1;
+
+		atomic_compare_exchange_strong(&ch->claimed, &want, 0);
+	}
+	for (e = 0; e < d->n_engines; e++)
+		ctl_send_eng_members(d, e, SHIM_MSG_MEMBER_GONE, p, m, 0);
+	DP_LOG(INFO, "shim: program %u: member %u gone, %d left", p->id, m,
+	       __builtin_popcountll(p->members));
+}
+
+/* Something arrived on member m's socket: a fork request (the only
+ * message a program sends), or its end. */
+static void
+ctl_member_msg(struct shim_daemon *d, struct shim_prog *p, unsigned int m,
+	       short revents)
+{
+	struct shm_fork_req req;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	int nfd = -1, i, n;
+	unsigned int e, to;
+	ssize_t r;
+
+	memset(&u, 0, sizeof(u));
+	r = recvmsg(p->sock[m], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (r < 0 && errno == EAGAIN && !(revents & (POLLHUP | POLLERR)))
+		return;
+	if (r <= 0) {
+		ctl_member_gone(d, p, m);
+		return;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (i = 0; i < n; i++) {
+			int fd = ((int *)CMSG_DATA(cm))[i];
+
+			if (nfd < 0)
+				nfd = fd;
+			else
+				close(fd);
+		}
+	}
+	if (r != (ssize_t)sizeof(req) || req.magic != SHM_FORK_MAGIC ||
+	    nfd < 0 || p->detaching) {
+		if (nfd >= 0)
+			close(nfd);
+		return;              /* nothing else is expected; ignore */
+	}
+	if (~p->members == 0) {
+		struct shm_fork_ack a = { .magic = SHM_FORK_MAGIC,
+					  .status = -EMFILE };
+
+		(void)!send(nfd, &a, sizeof(a), MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(nfd);
+		return;
+	}
+	to = (unsigned int)__builtin_ctzll(~p->members);
+	p->sock[to] = nfd;
+	p->members |= 1ull << to;
+	p->fork_to = (int)to;
+	p->fork_acks = 0;
+	/* The sender's own number, not the one it claims: the socket says
+	 * who it is. */
+	for (e = 0; e < d->n_engines; e++)
+		ctl_send_eng_members(d, e, SHIM_MSG_FORK, p, m, to);
+	DP_LOG(INFO, "shim: program %u: member %u forked member %u", p->id, m,
+	       to);
+}
+
 static void *
 ctl_main(void *arg)
 {
 	struct shim_daemon *d = arg;
-	struct pollfd pfd[1 + CTL_MAX_PROGS];
-	struct shim_prog *ps[1 + CTL_MAX_PROGS];
+	struct pollfd pfd[1 + CTL_MAX_PROGS * 4];
+	struct shim_prog *ps[1 + CTL_MAX_PROGS * 4];
+	unsigned int pm[1 + CTL_MAX_PROGS * 4];
 	struct shim_prog *p;
-	unsigned int n, i;
+	unsigned int n, i, m;
 
 	while (!atomic_load(&d->stop)) {
 		n = 0;
 		pfd[n].fd = ctl_lsock;
 		pfd[n].events = POLLIN;
 		ps[n++] = NULL;
-		for (p = ctl_progs; p != NULL && n < RTE_DIM(pfd); p = p->next) {
-			if (p->sock < 0)
+		for (p = ctl_progs; p != NULL; p = p->next) {
+			/* One fork at a time per program: the rest waits in
+			 * its sockets. */
+			if (p->fork_to >= 0)
 				continue;
-			pfd[n].fd = p->sock;
-			pfd[n].events = POLLIN;
-			ps[n++] = p;
+			for (m = 0; m < SHM_MAX_MEMBERS && n < RTE_DIM(pfd); m++) {
+				if (p->sock[m] < 0)
+					continue;
+				pfd[n].fd = p->sock[m];
+				pfd[n].events = POLLIN;
+				pm[n] = m;
+				ps[n++] = p;
+			}
 		}
 		if (poll(pfd, n, CTL_POLL_MS) > 0) {
 			/* Departures before arrivals: a restarted program's
 			 * listen must find the old listener gone. */
 			for (i = 1; i < n; i++) {
-				char b[64];
-				ssize_t r;
-
-				if (pfd[i].revents == 0)
+				if (pfd[i].revents == 0 ||
+				    ps[i]->sock[pm[i]] != pfd[i].fd ||
+				    ps[i]->fork_to >= 0)
 					continue;
-				r = recv(pfd[i].fd, b, sizeof(b), MSG_DONTWAIT);
-				if (r > 0)
-					continue;   /* nothing is expected; ignore */
-				if (r < 0 && errno == EAGAIN &&
-				    !(pfd[i].revents & (POLLHUP | POLLERR)))
-					continue;
-				prog_detach(d, ps[i]);
+				ctl_member_msg(d, ps[i], pm[i], pfd[i].revents);
 			}
 			if (pfd[0].revents & POLLIN)
 				ctl_accept(d);

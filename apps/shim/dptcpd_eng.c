@@ -54,6 +54,7 @@ struct shim_lsn {
 struct shim_pslot {
 	uint32_t gen;
 	uint8_t kind;                /* enum pslot_kind */
+	uint64_t members;            /* members holding it (shm_proto.h "FORK") */
 	void *obj;
 };
 
@@ -68,6 +69,7 @@ struct shim_pe {
 	uint32_t evt_prod[SHM_MAX_CHANNELS];
 	uint64_t wake;               /* doorbells to ring this iteration */
 	uint64_t chan_mask;
+	uint64_t members;            /* live member numbers, as control said */
 	struct shim_conn_list conns; /* bound to slots, or closing */
 	bool dying;                  /* DETACH received or violation */
 	bool violated;
@@ -603,6 +605,17 @@ cmd_connect(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 	return 0;
 }
 
+/* CLOSE / UNLISTEN from a member: drop its reference. True when others
+ * still hold the slot (the command then does nothing more). */
+static bool
+slot_still_held(struct shim_pe *pe, const struct shm_msg *m)
+{
+	struct shim_pslot *p = &pe->ps[m->slot];
+
+	p->members &= ~(1ull << m->member);
+	return p->members != 0;
+}
+
 static void
 pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 {
@@ -614,6 +627,12 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 	r->seq = m->seq;
 	r->slot = m->slot;
 	r->gen = m->gen;
+	if (m->member >= SHM_MAX_MEMBERS ||
+	    !(pe->members & (1ull << m->member))) {
+		/* A departed member's leftover (or a lie): nothing to do. */
+		r->status = -ESRCH;
+		return;
+	}
 	switch (m->op) {
 	case SHM_OP_LISTEN:
 		r->status = cmd_listen(pe, m);
@@ -622,6 +641,8 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 		l = cmd_lsn(pe, m);
 		if (l == NULL)
 			r->status = -EBADF;
+		else if (slot_still_held(pe, m))
+			r->status = SHM_HELD;
 		else
 			lsn_drop(pe, l);
 		break;
@@ -642,6 +663,10 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 		sc = cmd_conn(pe, m);
 		if (sc == NULL) {
 			r->status = -EBADF;
+			break;
+		}
+		if (slot_still_held(pe, m)) {
+			r->status = SHM_HELD;
 			break;
 		}
 		if (m->arg != 0 || conn_unread(pe, sc, pe_slot(pe, sc->slot))) {
@@ -672,6 +697,12 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 	/* A correct shim never names a slot that is not its own here. */
 	if (r->status == -EBADF)
 		pe_violation(pe, "command on a slot not bound here");
+	/* A new slot belongs to its creator (the accepted one for ACCEPT). */
+	if (r->status == 0 && (m->op == SHM_OP_LISTEN ||
+			       m->op == SHM_OP_CONNECT))
+		pe->ps[m->slot].members = 1ull << m->member;
+	else if (r->status == 0 && m->op == SHM_OP_ACCEPT)
+		pe->ps[m->arg].members = 1ull << m->member;
 }
 
 static void
@@ -762,6 +793,59 @@ pe_let_go_all(struct shim_pe *pe)
 	}
 }
 
+/* A fork: member to holds whatever member from holds, as a child holds
+ * every descriptor of its parent. */
+static void
+pe_fork(struct shim_pe *pe, uint32_t from, uint32_t to)
+{
+	uint32_t s;
+
+	pe->members |= 1ull << to;
+	for (s = 0; s < pe->p->max_sockets; s++)
+		if (pe->ps[s].kind != PS_NONE &&
+		    (pe->ps[s].members & (1ull << from)))
+			pe->ps[s].members |= 1ull << to;
+}
+
+/* Member m is gone (exit, kill, exec): its references go; a slot nobody
+ * holds any more is closed as if the program had closed it. */
+static void
+pe_member_gone(struct shim_pe *pe, uint32_t m)
+{
+	struct shim_conn *sc, *next;
+	uint64_t bit = 1ull << m;
+	uint32_t s;
+
+	pe->members &= ~bit;
+	for (s = 0; s < pe->p->max_sockets; s++) {
+		if (pe->ps[s].kind != PS_LSN || !(pe->ps[s].members & bit))
+			continue;
+		pe->ps[s].members &= ~bit;
+		if (pe->ps[s].members == 0)
+			lsn_drop(pe, pe->ps[s].obj);
+	}
+	for (sc = TAILQ_FIRST(&pe->conns); sc != NULL; sc = next) {
+		struct shim_pslot *p;
+
+		next = TAILQ_NEXT(sc, link);
+		if (sc->slot == SLOT_NONE || sc->close_pending)
+			continue;
+		p = &pe->ps[sc->slot];
+		if (!(p->members & bit))
+			continue;
+		p->members &= ~bit;
+		if (p->members != 0)
+			continue;
+		if (conn_unread(pe, sc, pe_slot(pe, sc->slot))) {
+			if (sc->c != NULL)
+				st_inc(&pe->st->resets_on_close, 1);
+			conn_close_now(pe, sc, true);
+		} else {
+			sc->close_pending = true;
+		}
+	}
+}
+
 static void
 pe_detached(struct shim_eng *se, struct shim_pe *pe)
 {
@@ -817,10 +901,28 @@ eng_control(struct shim_eng *se, struct tcp_engine *eng, unsigned int e)
 			pe->st = &se->d->eng_stats[e];
 			pe->chan_mask = m->prog->n_channels >= 64 ? UINT64_MAX :
 					(1ull << m->prog->n_channels) - 1;
+			pe->members = 1;     /* the first process is member 0 */
 			TAILQ_INIT(&pe->conns);
 			pe->next = se->progs;
 			se->progs = pe;
 			st_inc(&pe->st->programs, 1);
+		} else if (m->type == SHIM_MSG_FORK) {
+			for (pe = se->progs; pe != NULL; pe = pe->next)
+				if (pe->p == m->prog)
+					break;
+			if (pe != NULL)
+				pe_fork(pe, m->from, m->to);
+			m->type = SHIM_MSG_FORKED;
+			m->engine = e;
+			while (rte_ring_enqueue(se->d->from_eng[e], m) != 0)
+				;
+			continue;        /* m is the answer now */
+		} else if (m->type == SHIM_MSG_MEMBER_GONE) {
+			for (pe = se->progs; pe != NULL; pe = pe->next)
+				if (pe->p == m->prog)
+					break;
+			if (pe != NULL && !pe->dying)
+				pe_member_gone(pe, m->from);
 		} else if (m->type == SHIM_MSG_DETACH) {
 			for (pe = se->progs; pe != NULL; pe = pe->next)
 				if (pe->p == m->prog)

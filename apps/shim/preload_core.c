@@ -24,30 +24,82 @@ static pthread_rwlock_t ps_fd_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t ps_attach_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t ps_slot_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t ps_chan_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t *ps_free_slots, ps_n_free;
-static uint32_t *ps_slot_gen;
-static uint8_t *ps_slot_is_closing;
+static uint32_t ps_slot_hint;           /* where the next search starts */
 static struct ps_chan ps_chans[SHM_MAX_CHANNELS];
-static uint64_t ps_chan_used;
+static uint64_t ps_chan_used;           /* channels this process claimed */
 static pthread_key_t ps_chan_key;
 static __thread struct ps_chan *ps_my_chan;
-static bool ps_forked;
 
 #define RESOLVE(f) ps_real.f = (__typeof__(ps_real.f))dlsym(RTLD_NEXT, #f)
 
 static void ps_chan_release(void *arg);
 
-static void
-ps_atfork_child(void)
+/* fork (preload_fork.c): no thread of ours may hold a shim lock while the
+ * process is copied, so the prepare handler takes them all (attach first:
+ * it also serialises concurrent forks) and the parent gives them back. */
+void
+ps_core_lock(void)
 {
-	/* Not yet: a child inheriting dptcp sockets (shm_proto.h "NOT YET").
-	 * The child must not act on the parent's region: it sees its
-	 * inherited dptcp fds as plain eventfds and opens only kernel
-	 * sockets. Its copy of the Unix socket keeps the parent attached. */
-	ps_forked = true;
-	atomic_store(&ps_shm.state, -1);
-	for (int fd = 0; fd < PS_FD_MAX; fd++)
-		atomic_store_explicit(&ps_fds[fd], NULL, memory_order_relaxed);
+	pthread_mutex_lock(&ps_attach_mu);
+	pthread_rwlock_wrlock(&ps_fd_lock);
+	pthread_mutex_lock(&ps_chan_mu);
+	pthread_mutex_lock(&ps_slot_mu);
+}
+
+void
+ps_core_unlock(void)
+{
+	pthread_mutex_unlock(&ps_slot_mu);
+	pthread_mutex_unlock(&ps_chan_mu);
+	pthread_rwlock_unlock(&ps_fd_lock);
+	pthread_mutex_unlock(&ps_attach_mu);
+}
+
+/* In the child, which has one thread: every lock is fresh, no channel is
+ * ours (the parent's threads own theirs), and socket locks that another
+ * parent thread held at the fork are not held by anyone here. DETACHED:
+ * the child must not touch the region (it sees its dptcp fds as plain
+ * eventfds and opens only kernel sockets). */
+void
+ps_core_child(enum ps_child_mode mode, int member_sock, uint32_t member)
+{
+	uint32_t c;
+	int fd;
+
+	pthread_mutex_init(&ps_attach_mu, NULL);
+	pthread_rwlock_init(&ps_fd_lock, NULL);
+	pthread_mutex_init(&ps_chan_mu, NULL);
+	pthread_mutex_init(&ps_slot_mu, NULL);
+	ps_my_chan = NULL;
+	pthread_setspecific(ps_chan_key, NULL);
+	ps_chan_used = 0;
+	for (c = 0; c < SHM_MAX_CHANNELS; c++) {
+		pthread_mutex_init(&ps_chans[c].mu, NULL);
+		ps_chans[c].users = 0;
+	}
+	if (mode == PS_CHILD_UNATTACHED)
+		return;
+	if (mode == PS_CHILD_DETACHED) {
+		atomic_store(&ps_shm.state, -1);
+		for (fd = 0; fd < PS_FD_MAX; fd++)
+			atomic_store_explicit(&ps_fds[fd], NULL,
+					      memory_order_relaxed);
+		return;
+	}
+	/* The parent's Unix socket is the parent's life: let go of it. */
+	ps_real.close(ps_shm.ctl_fd);
+	ps_shm.ctl_fd = member_sock;
+	ps_shm.member = member;
+	for (fd = 0; fd < PS_FD_MAX; fd++) {
+		struct ps_sock *ps = atomic_load_explicit(&ps_fds[fd],
+							  memory_order_relaxed);
+
+		if (ps == NULL)
+			continue;
+		pthread_mutex_init(&ps->mu, NULL);
+		pthread_mutex_init(&ps->rx_mu, NULL);
+		pthread_mutex_init(&ps->tx_mu, NULL);
+	}
 }
 
 __attribute__((constructor)) void
@@ -71,7 +123,7 @@ ps_resolve(void)
 	if (ps_real.fcntl64 == NULL)
 		ps_real.fcntl64 = ps_real.fcntl;
 	pthread_key_create(&ps_chan_key, ps_chan_release);
-	pthread_atfork(NULL, NULL, ps_atfork_child);
+	pthread_atfork(ps_fork_prepare, ps_fork_parent, ps_fork_child);
 }
 
 int
@@ -196,15 +248,7 @@ ps_do_attach(void)
 		pthread_mutex_init(&ps_chans[i].mu, NULL);
 		ps_chans[i].c = (uint32_t)i;
 	}
-	ps_free_slots = calloc(h->max_sockets, sizeof(uint32_t));
-	ps_slot_gen = calloc(h->max_sockets, sizeof(uint32_t));
-	ps_slot_is_closing = calloc(h->max_sockets, 1);
-	if (ps_free_slots == NULL || ps_slot_gen == NULL ||
-	    ps_slot_is_closing == NULL)
-		return -1;
-	for (i = 0; i < (int)h->max_sockets; i++)
-		ps_free_slots[i] = h->max_sockets - 1 - (uint32_t)i;
-	ps_n_free = h->max_sockets;
+	ps_shm.member = 0;
 	return 1;
 }
 
@@ -339,15 +383,46 @@ ps_chan_release(void *arg)
 {
 	struct ps_chan *ch = arg;
 
-	if (ch == NULL || ch->c + 1 == ps_shm.n_channels)
-		return;              /* the shared one stays */
+	if (ch == NULL)
+		return;
 	pthread_mutex_lock(&ps_chan_mu);
-	ps_chan_used &= ~(1ull << ch->c);
+	if (ch->users > 0 && --ch->users == 0) {
+		ps_chan_used &= ~(1ull << ch->c);
+		atomic_store(&shm_chan_at(ps_shm.base, &ps_shm.lay,
+					  ch->c)->claimed, 0);
+	}
 	pthread_mutex_unlock(&ps_chan_mu);
 }
 
-/* This thread's channel: its own while there are free ones, else the
- * last one, shared under its mutex. */
+/* Claim channel c in the region for this member (shm_proto.h "FORK"): it
+ * starts from the queues' current indices, whatever a previous user left. */
+static bool
+ps_chan_claim(uint32_t c)
+{
+	struct shm_chan *sc = shm_chan_at(ps_shm.base, &ps_shm.lay, c);
+	struct ps_chan *ch = &ps_chans[c];
+	uint32_t free_ = 0, e;
+
+	if (!atomic_compare_exchange_strong(&sc->claimed, &free_,
+					    ps_shm.member + 1))
+		return false;
+	for (e = 0; e < ps_shm.n_engines; e++) {
+		struct shm_q *cq = shm_cmdq(ps_shm.base, &ps_shm.lay, c, e);
+		struct shm_q *eq = shm_evtq(ps_shm.base, &ps_shm.lay, c, e);
+
+		ch->cmd_prod[e] = atomic_load(&cq->prod);
+		ch->evt_cons[e] = atomic_load(&eq->prod);
+		atomic_store(&eq->cons, ch->evt_cons[e]);
+	}
+	/* Completions left for a previous user must not match our seqs. */
+	ch->seq = (uint32_t)getpid() << 12;
+	ch->users = 1;
+	ps_chan_used |= 1ull << c;
+	return true;
+}
+
+/* This thread's channel: a free one of the region while there are any,
+ * else one of this process's, shared under its mutex. */
 struct ps_chan *
 ps_chan_get(void)
 {
@@ -355,15 +430,21 @@ ps_chan_get(void)
 
 	if (ps_my_chan != NULL)
 		return ps_my_chan;
-	pthread_mutex_lock(&ps_chan_mu);
-	for (c = 0; c + 1 < ps_shm.n_channels; c++)
-		if (!(ps_chan_used & (1ull << c)))
+	for (;;) {
+		pthread_mutex_lock(&ps_chan_mu);
+		for (c = 0; c < ps_shm.n_channels; c++)
+			if (!(ps_chan_used & (1ull << c)) && ps_chan_claim(c))
+				break;
+		if (c == ps_shm.n_channels && ps_chan_used != 0) {
+			c = (uint32_t)__builtin_ctzll(ps_chan_used);
+			ps_chans[c].users++;
+		}
+		pthread_mutex_unlock(&ps_chan_mu);
+		if (c < ps_shm.n_channels)
 			break;
-	if (c + 1 < ps_shm.n_channels)
-		ps_chan_used |= 1ull << c;
-	else
-		c = ps_shm.n_channels - 1;
-	pthread_mutex_unlock(&ps_chan_mu);
+		/* Other members hold every channel: wait for one. */
+		usleep(1000);
+	}
 	ps_my_chan = &ps_chans[c];
 	pthread_setspecific(ps_chan_key, ps_my_chan);
 	return ps_my_chan;
@@ -372,7 +453,7 @@ ps_chan_get(void)
 static bool
 ps_chan_shared(const struct ps_chan *ch)
 {
-	return ch->c + 1 == ps_shm.n_channels;
+	return ch->users > 1;
 }
 
 int
@@ -439,6 +520,7 @@ ps_cmd(uint32_t e, struct shm_msg *m)
 	pthread_mutex_lock(&ch->mu);
 	seq = ++ch->seq;
 	m->seq = seq;
+	m->member = (uint16_t)ps_shm.member;
 	while (ch->cmd_prod[e] - atomic_load_explicit(&cq->cons,
 			memory_order_acquire) >= SHM_QLEN) {
 		if (atomic_load(&ps_shm.dead))
@@ -505,32 +587,37 @@ ps_tx_ring(uint32_t s)
 			   ps_shm.tx_bytes);
 }
 
+/* Slots are claimed in the region (all members share them, shm_proto.h
+ * "FORK"): free when the alloc word says so, or when the stack has
+ * released the generation in use (a closed connection: whoever closed it
+ * last, even a member that died since). */
 int
 ps_slot_alloc(uint32_t *slot, uint32_t *gen)
 {
 	struct shm_slot *sl;
-	uint32_t s;
+	uint32_t s = 0, i, n = ps_shm.max_sockets, a, g = 0;
+	bool found = false;
 
 	pthread_mutex_lock(&ps_slot_mu);
-	if (ps_n_free == 0) {
-		/* Slots the stack has let go of since their close. */
-		for (s = 0; s < ps_shm.max_sockets; s++)
-			if (ps_slot_is_closing[s] &&
-			    atomic_load_explicit(&ps_slot(s)->released,
-				memory_order_acquire) == ps_slot_gen[s]) {
-				ps_slot_is_closing[s] = 0;
-				ps_free_slots[ps_n_free++] = s;
-			}
+	for (i = 0; i < n && !found; i++) {
+		s = (ps_slot_hint + i) % n;
+		sl = ps_slot(s);
+		a = atomic_load_explicit(&sl->alloc, memory_order_acquire);
+		if ((a & 1) && atomic_load_explicit(&sl->released,
+			memory_order_acquire) != a >> 1)
+			continue;
+		g = ((a >> 1) + 1) & 0x7fffffffu;
+		if (g == 0)
+			g = 1;
+		found = atomic_compare_exchange_strong(&sl->alloc, &a,
+						       g << 1 | 1);
 	}
-	if (ps_n_free == 0) {
-		pthread_mutex_unlock(&ps_slot_mu);
-		return -ENOBUFS;
-	}
-	s = ps_free_slots[--ps_n_free];
-	*gen = ++ps_slot_gen[s];
-	if (*gen == 0)
-		*gen = ++ps_slot_gen[s];
+	if (found)
+		ps_slot_hint = s + 1;
 	pthread_mutex_unlock(&ps_slot_mu);
+	if (!found)
+		return -ENOBUFS;
+	*gen = g;
 	sl = ps_slot(s);
 	atomic_store_explicit(&sl->waiters, 0, memory_order_relaxed);
 	atomic_store_explicit(&sl->rx_cons, 0, memory_order_relaxed);
@@ -542,17 +629,16 @@ ps_slot_alloc(uint32_t *slot, uint32_t *gen)
 void
 ps_slot_free(uint32_t s)
 {
-	pthread_mutex_lock(&ps_slot_mu);
-	ps_free_slots[ps_n_free++] = s;
-	pthread_mutex_unlock(&ps_slot_mu);
+	struct shm_slot *sl = ps_slot(s);
+
+	atomic_fetch_and(&sl->alloc, ~1u);
 }
 
+/* Nothing to remember: the allocator sees released == gen. */
 void
 ps_slot_closing(uint32_t s)
 {
-	pthread_mutex_lock(&ps_slot_mu);
-	ps_slot_is_closing[s] = 1;
-	pthread_mutex_unlock(&ps_slot_mu);
+	(void)s;
 }
 
 /* --- readiness ---------------------------------------------------------- */

@@ -117,15 +117,17 @@ struct ps_shm {
 	uint32_t n_engines, n_channels, max_sockets;
 	uint32_t rx_bytes, tx_bytes, spin_us;
 	uint32_t local_ip, prefix_len, gateway;
-	int ctl_fd;
+	int ctl_fd;               /* this member's Unix socket */
+	uint32_t member;          /* shm_proto.h "FORK": 0 unless forked */
 	int doorbell[SHM_MAX_CHANNELS];
 	_Atomic int dead;         /* dptcpd went away */
 };
 extern struct ps_shm ps_shm;
 
 struct ps_chan {
-	pthread_mutex_t mu;       /* the shared last channel needs it */
+	pthread_mutex_t mu;       /* threads sharing a channel need it */
 	uint32_t c;
+	uint32_t users;           /* threads of ours on it (ps_chan_mu) */
 	uint32_t seq;
 	uint32_t cmd_prod[SHM_MAX_ENGINES];
 	uint32_t evt_cons[SHM_MAX_ENGINES];
@@ -147,6 +149,17 @@ int ps_cmd(uint32_t engine, struct shm_msg *m);  /* status, m = completion */
 int ps_slot_alloc(uint32_t *slot, uint32_t *gen);
 void ps_slot_free(uint32_t slot);       /* never bound, or unlistened */
 void ps_slot_closing(uint32_t slot);    /* free once the stack releases it */
+void ps_core_lock(void);                /* fork: every shim lock */
+void ps_core_unlock(void);
+enum ps_child_mode {
+	PS_CHILD_UNATTACHED,  /* the parent had not attached: locks only */
+	PS_CHILD_JOINED,      /* dptcpd made the child a member */
+	PS_CHILD_DETACHED,    /* it could not: the child keeps off the region */
+};
+void ps_core_child(enum ps_child_mode mode, int member_sock, uint32_t member);
+void ps_fork_prepare(void);             /* preload_fork.c: pthread_atfork */
+void ps_fork_parent(void);
+void ps_fork_child(void);
 struct shm_slot *ps_slot(uint32_t s);
 uint8_t *ps_rx_ring(uint32_t s);
 uint8_t *ps_tx_ring(uint32_t s);

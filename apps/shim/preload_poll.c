@@ -299,9 +299,14 @@ struct ps_ep {
 	pthread_mutex_t mu;
 	struct ps_ep_item *items;
 	unsigned int n, cap, rr;
+	int kturns;                  /* waits that ask the kernel set first */
 };
 
 static _Atomic(struct ps_ep *) ps_eps[PS_FD_MAX];
+/* Kernel fds registered in each epoll fd (through us), so that a wait with
+ * a small maxevents can give the kernel's ready fds their turns: ready
+ * dptcp sockets must not starve them (Linux rotates its ready list). */
+static _Atomic int ps_ep_kcount[PS_FD_MAX];
 static pthread_mutex_t ps_ep_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static struct ps_ep *
@@ -344,8 +349,11 @@ ps_epoll_fd_closed(int fd)
 {
 	struct ps_ep *ep;
 
-	if (fd < 0 || fd >= PS_FD_MAX ||
-	    atomic_load_explicit(&ps_eps[fd], memory_order_relaxed) == NULL)
+	if (fd < 0 || fd >= PS_FD_MAX)
+		return;
+	if (atomic_load_explicit(&ps_ep_kcount[fd], memory_order_relaxed) != 0)
+		atomic_store(&ps_ep_kcount[fd], 0);
+	if (atomic_load_explicit(&ps_eps[fd], memory_order_relaxed) == NULL)
 		return;
 	ep = atomic_exchange(&ps_eps[fd], NULL);
 	if (ep != NULL)
@@ -388,8 +396,15 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	struct ps_ep_item *it;
 	int ret = 0;
 
-	if (ps == NULL)
-		return ps_real.epoll_ctl(epfd, op, fd, ev);
+	if (ps == NULL) {
+		int r = ps_real.epoll_ctl(epfd, op, fd, ev);
+
+		if (r == 0 && epfd >= 0 && epfd < PS_FD_MAX &&
+		    (op == EPOLL_CTL_ADD || op == EPOLL_CTL_DEL))
+			atomic_fetch_add(&ps_ep_kcount[epfd],
+					 op == EPOLL_CTL_ADD ? 1 : -1);
+		return r;
+	}
 	if (epfd == fd) {
 		ps_put(ps);
 		return ps_set_errno(-EINVAL);
@@ -397,6 +412,31 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (op != EPOLL_CTL_DEL && ev == NULL) {
 		ps_put(ps);
 		return ps_set_errno(-EFAULT);
+	}
+	/* Is epfd an epoll fd at all? Ask the kernel about the eventfd that
+	 * stands for the socket (never in its set): EBADF or EINVAL as
+	 * Linux answers, ENOENT when epfd is fine. */
+	{
+		struct epoll_event dummy = { 0 };
+		int saved = errno;
+
+		if (ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &dummy) < 0 &&
+		    (errno == EBADF || errno == EINVAL)) {
+			ret = -errno;
+			ps_put(ps);
+			return ps_set_errno(ret);
+		}
+		errno = saved;
+	}
+	/* EPOLLEXCLUSIVE only with IN/OUT/ERR/HUP/WAKEUP/ET (Linux's
+	 * EPOLLEXCLUSIVE_OK_BITS): never with ONESHOT or RDHUP. */
+	if (op == EPOLL_CTL_ADD && (ev->events & EPOLLEXCLUSIVE) &&
+	    (ev->events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLRDNORM |
+				      EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND |
+				      EPOLLERR | EPOLLHUP | EPOLLWAKEUP |
+				      EPOLLET | EPOLLEXCLUSIVE))) {
+		ps_put(ps);
+		return ps_set_errno(-EINVAL);
 	}
 	ep = ps_ep_of(epfd, op == EPOLL_CTL_ADD);
 	if (ep == NULL) {
@@ -532,11 +572,27 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 	if (max <= 0)
 		return ps_set_errno(-EINVAL);
 	for (;;) {
-		pthread_mutex_lock(&ep->mu);
-		ps_ep_prune(ep);
-		got = ps_ep_collect(ep, evs, max);
-		pthread_mutex_unlock(&ep->mu);
+		bool asked = ep->kturns > 0;
+
+		got = 0;
+		if (asked) {
+			/* The kernel's turn (see ps_ep_kcount). */
+			r = ps_real.epoll_wait(epfd, evs, max, 0);
+			got = r > 0 ? r : 0;
+			ep->kturns = r > 0 ? ep->kturns - 1 : 0;
+		}
 		if (got < max) {
+			int k;
+
+			pthread_mutex_lock(&ep->mu);
+			ps_ep_prune(ep);
+			k = ps_ep_collect(ep, evs + got, max - got);
+			if (k > 0 && got == 0)
+				ep->kturns = atomic_load(&ps_ep_kcount[epfd]);
+			pthread_mutex_unlock(&ep->mu);
+			got += k;
+		}
+		if (got < max && !asked) {
 			r = ps_real.epoll_wait(epfd, evs + got, max - got, 0);
 			if (r < 0 && got == 0)
 				return -1;

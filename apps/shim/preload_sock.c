@@ -211,18 +211,22 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 	return 0;
 }
 
+/* SHM_HELD when another member (a forked process) still holds the
+ * listener: its slot is not ours to free then. */
 static int
 ps_unlisten_all(struct ps_sock *ps, uint32_t n)
 {
 	uint32_t e;
+	int ret = 0;
 
 	for (e = 0; e < n; e++) {
 		struct shm_msg m = { .op = SHM_OP_UNLISTEN, .slot = ps->slot,
 				     .gen = ps->gen };
 
-		ps_cmd(e, &m);
+		if (ps_cmd(e, &m) == SHM_HELD)
+			ret = SHM_HELD;
 	}
-	return 0;
+	return ret;
 }
 
 PS_EXPORT int
@@ -443,6 +447,25 @@ ps_connect_dptcp(struct ps_sock *ps, uint32_t ip, uint16_t port)
 	return ret;
 }
 
+/* A connect that failed (refused, timed out, reset before connect() saw
+ * it succeed) leaves the socket unconnected, as Linux's sock_error path
+ * in __inet_stream_connect: connect() may be called again and tries
+ * afresh. ps->mu held. */
+static void
+ps_unconnect(struct ps_sock *ps)
+{
+	struct shm_msg m = { .op = SHM_OP_CLOSE, .slot = ps->slot,
+			     .gen = ps->gen, .arg = 1 };
+
+	ps_cmd(ps->engine, &m);
+	ps_slot_closing(ps->slot);
+	ps->kind = PS_FRESH;
+	ps->rx_cons = ps->tx_prod = 0;
+	ps->shut_rd = ps->shut_wr = false;
+	ps->connect_reported = false;
+	ps->err_reported = false;
+}
+
 PS_EXPORT int
 connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
@@ -465,9 +488,15 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 		ret = -EISCONN;
 	} else if (ps->kind == PS_CONN) {
 		ret = ps_connect_result(ps);
-		if (ret == -EINPROGRESS)
+		if (ret == -EINPROGRESS) {
 			ret = -EALREADY;
-		else if (ret == 0 || ps->connect_reported)
+		} else if (ret < 0 && !ps->connect_reported) {
+			/* The error once (unless SO_ERROR or a read took it),
+			 * then ECONNABORTED; either way unconnected now. */
+			if (ps->err_reported)
+				ret = -ECONNABORTED;
+			ps_unconnect(ps);
+		} else if (ret == 0 || ps->connect_reported)
 			ret = ret == 0 && !ps->connect_reported ? 0 : -EISCONN;
 		if (ret == 0 || ret == -EISCONN)
 			ps->connect_reported = true;
@@ -489,10 +518,12 @@ connect(int fd, const struct sockaddr *addr, socklen_t len)
 				ps_put(ps);
 				return ps_set_errno(-EINPROGRESS);
 			}
+			pthread_mutex_lock(&ps->mu);
 			ret = ps_connect_result(ps);
 			ps->connect_reported = true;
 			if (ret < 0)
-				ps->err_reported = true;
+				ps_unconnect(ps);
+			pthread_mutex_unlock(&ps->mu);
 		}
 	}
 	ps_put(ps);
@@ -518,10 +549,13 @@ shutdown(int fd, int how)
 			struct shm_slot *sl = ps_slot(ps->slot);
 			uint64_t w, one = 1;
 
-			ps_unlisten_all(ps, ps_shm.n_engines);
+			bool held = ps_unlisten_all(ps, ps_shm.n_engines) ==
+				    SHM_HELD;
+
 			ps->kind = PS_BOUND;
 			w = atomic_exchange(&sl->waiters, 0);
-			ps_slot_free(ps->slot);
+			if (!held)
+				ps_slot_free(ps->slot);
 			while (w != 0) {
 				unsigned int c = (unsigned int)__builtin_ctzll(w);
 
@@ -537,8 +571,25 @@ shutdown(int fd, int how)
 		ret = -ENOTCONN;
 	} else {
 		pthread_mutex_lock(&ps->mu);
-		if (how != SHUT_WR)
+		if (how != SHUT_WR && !ps->shut_rd) {
+			/* Linux wakes a recv blocked in another thread (it
+			 * returns 0): nothing in the stack changes for it, so
+			 * ring the sleepers' doorbells here. */
+			struct shm_slot *sl = ps_slot(ps->slot);
+			uint64_t w, one = 1;
+
 			ps->shut_rd = true;
+			atomic_thread_fence(memory_order_seq_cst);
+			w = atomic_exchange(&sl->waiters, 0);
+			while (w != 0) {
+				unsigned int c = (unsigned int)__builtin_ctzll(w);
+
+				w &= w - 1;
+				if (c < ps_shm.n_channels)
+					(void)!ps_real.write(ps_shm.doorbell[c], &one,
+							     sizeof(one));
+			}
+		}
 		if (how != SHUT_RD && !ps->shut_wr) {
 			struct shm_msg m = { .op = SHM_OP_SHUTDOWN,
 					     .slot = ps->slot, .gen = ps->gen };
@@ -558,8 +609,8 @@ ps_sock_closed(struct ps_sock *ps)
 {
 	pthread_mutex_lock(&ps->mu);
 	if (ps->kind == PS_LISTEN) {
-		ps_unlisten_all(ps, ps_shm.n_engines);
-		ps_slot_free(ps->slot);
+		if (ps_unlisten_all(ps, ps_shm.n_engines) != SHM_HELD)
+			ps_slot_free(ps->slot);
 	} else if (ps->kind == PS_CONN) {
 		struct shm_msg m = { .op = SHM_OP_CLOSE, .slot = ps->slot,
 				     .gen = ps->gen,
@@ -673,6 +724,8 @@ ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 		return -EINVAL;              /* no urgent data (SO_OOBINLINE off) */
 	sl = ps_slot(ps->slot);
 	pthread_mutex_lock(&ps->rx_mu);
+	/* Another member (a forked process) may have read since. */
+	ps->rx_cons = atomic_load_explicit(&sl->rx_cons, memory_order_acquire);
 	for (;;) {
 		uint32_t st = atomic_load_explicit(&sl->state, memory_order_acquire);
 		uint32_t fl = atomic_load_explicit(&sl->flags, memory_order_acquire);
@@ -757,9 +810,11 @@ ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 	ssize_t ret;
 
 	if (ps->kind != PS_CONN)
-		return -ENOTCONN;
+		return ps_epipe(flags);   /* Linux: EPIPE (+SIGPIPE) unless connected */
 	sl = ps_slot(ps->slot);
 	pthread_mutex_lock(&ps->tx_mu);
+	/* Another member (a forked process) may have written since. */
+	ps->tx_prod = atomic_load_explicit(&sl->tx_prod, memory_order_acquire);
 	for (;;) {
 		uint32_t st = atomic_load_explicit(&sl->state, memory_order_acquire);
 		uint32_t used = ps->tx_prod -
@@ -1215,7 +1270,15 @@ getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 				int e = ps_connect_result(ps);
 
 				if (e < 0 && e != -EINPROGRESS) {
+					uint32_t fl = atomic_load(&ps_slot(ps->slot)->flags);
+
 					v = -e;
+					/* Linux's tcp_reset: a reset in CLOSE_WAIT
+					 * (the peer's FIN seen, ours not sent) is
+					 * EPIPE. */
+					if (v == ECONNRESET && (fl & SHM_SF_RX_FIN) &&
+					    !(fl & SHM_SF_TX_SHUT) && !ps->shut_wr)
+						v = EPIPE;
 					ps->err_reported = true;
 				}
 			}

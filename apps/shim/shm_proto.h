@@ -104,9 +104,45 @@
  * its TX ring any more. After every engine has let go, the control thread
  * closes the doorbells and unmaps the region.
  *
- * NOT YET (kept possible by this layout): fork (a child re-attaches and the
- * inherited slots are handed over by a control message; the parent's slot
- * numbers stay valid since slots are per program), exec (the shim's fds are
+ * FORK: MEMBERS OF ONE PROGRAM. A program is a group of up to
+ * SHM_MAX_MEMBERS processes sharing one region: the first process to
+ * attach is member 0; a fork adds one. Before fork() returns (the shim's
+ * pthread_atfork prepare handler), the parent makes a socketpair and sends
+ * struct shm_fork_req on its own Unix socket with one end (SCM_RIGHTS);
+ * dptcpd makes that end the new member's socket, has every engine give the
+ * new member a reference to every slot the parent holds, and only then
+ * answers struct shm_fork_ack on it (so a command of the child can never
+ * overtake the copy). The child keeps the other end as its Unix socket and
+ * closes its copy of the parent's; the parent closes the other end. So
+ * each member's life is its own Unix socket: when it closes (exit, kill,
+ * exec, or a fork that failed) dptcpd drops that member's references only.
+ * References are kept by the engines (a member bit mask per slot), from
+ * fork and close events, never read from the region: a connection or
+ * listener lives while any member holds it, like a Linux socket while any
+ * process holds a descriptor. Every command carries its sender's member
+ * number (shm_msg.member); CLOSE / UNLISTEN drop that member's reference
+ * and complete with SHM_HELD when other members still hold the slot (the
+ * slot then stays bound and the sender forgets it), 0 when it was the
+ * last (the usual close; the sender then waits for released). The member
+ * number is not authenticated: a member that lies can hurt only its own
+ * program group, never dptcpd or another program.
+ *
+ * Channels and slots are shared by the members, so both are claimed in
+ * the region with atomics (program-written words dptcpd never reads):
+ * shm_chan.claimed = member + 1 while a thread of that member uses the
+ * channel (the control thread clears a departed member's claims); a slot's
+ * alloc word = gen << 1 | 1 while in use, gen << 1 when free (the last
+ * closer frees it once released == gen). A member that claims a channel
+ * starts from the queues' current indices and ignores completions whose
+ * seq is not its own (a departed member's leftovers).
+ *
+ * Linux keeps one file offset per socket; here each member keeps its own
+ * copy of rx_cons / tx_prod and re-reads the slot's before each call, so
+ * members that use one connection one after another (the usual pattern)
+ * see the same stream; two members reading one connection at the same
+ * instant are not serialised against each other.
+ *
+ * NOT YET (kept possible by this layout): exec (the shim's fds are
  * CLOEXEC; a new image re-attaches), per-epoll doorbells for nested epoll,
  * readiness events in evt[] for O(ready) epoll, kick flags so engines need
  * not poll idle rings. */
@@ -118,12 +154,14 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x316d737063747064ULL /* "dptcpsm1" */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 #define SHM_MAX_ENGINES 64
 #define SHM_MAX_CHANNELS 64      /* one bit each in shm_slot.waiters */
 #define SHM_QLEN 64              /* entries per command / event queue */
 #define SHM_LINE 64
 #define SHM_HDR_BYTES 4096
+#define SHM_MAX_MEMBERS 64       /* processes per program (fork) */
+#define SHM_HELD 1               /* CLOSE/UNLISTEN: other members hold it */
 
 /* Unix-socket messages. */
 struct shm_hello {
@@ -140,6 +178,22 @@ struct shm_welcome {
 	uint64_t region_bytes;
 	uint32_t n_channels;     /* doorbell fds after the memfd */
 	uint32_t prog_id;
+};
+
+/* Fork (see "FORK"): the parent sends shm_fork_req on its Unix socket with
+ * SCM_RIGHTS carrying the new member's socket; dptcpd answers shm_fork_ack
+ * on that new socket once every engine has copied the references. */
+struct shm_fork_req {
+	uint32_t magic;          /* SHM_FORK_MAGIC */
+	uint32_t member;         /* the parent's member number */
+};
+#define SHM_FORK_MAGIC 0x64707466u
+
+struct shm_fork_ack {
+	uint32_t magic;          /* SHM_FORK_MAGIC */
+	int32_t status;          /* 0, or a negative errno */
+	uint32_t member;         /* the child's member number */
+	uint32_t reserved;
 };
 
 struct shm_hdr {
@@ -179,7 +233,7 @@ enum shm_op {
 
 struct shm_msg {
 	uint16_t op;
-	uint16_t reserved;
+	uint16_t member;         /* sender's member number (see "FORK") */
 	uint32_t seq;            /* chosen by the program, echoed */
 	uint32_t slot;
 	uint32_t gen;
@@ -204,7 +258,8 @@ struct shm_q {
 
 struct shm_chan {
 	_Atomic uint32_t sleeping;   /* program: 1 before sleeping for a completion */
-	uint8_t pad[SHM_LINE - 4];
+	_Atomic uint32_t claimed;    /* program: member + 1 using it, 0 free */
+	uint8_t pad[SHM_LINE - 8];
 	/* then: struct shm_q cmd, evt for engine 0, 1, ... */
 };
 
@@ -223,7 +278,8 @@ enum shm_state {
 struct shm_slot {
 	/* program writes */
 	_Atomic uint64_t waiters;    /* channel bits to wake on any change */
-	uint8_t pad0[SHM_LINE - 8];
+	_Atomic uint32_t alloc;      /* gen << 1 | in use (see "FORK") */
+	uint8_t pad0[SHM_LINE - 12];
 	_Atomic uint32_t rx_cons;
 	uint8_t pad1[SHM_LINE - 4];
 	_Atomic uint32_t tx_prod;
