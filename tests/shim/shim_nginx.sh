@@ -24,8 +24,9 @@ conf=$(shim_nginx_conf "$ngx" "$DP_IP" 8080 "$WORKERS" "$MASTER")
 echo "hello from nginx" >"$ngx/www/index.txt"
 head -c $((64 << 20)) /dev/urandom >"$ngx/www/big.bin"
 shim_bg nginx -e "$ngx/error.log" -p "$ngx/" -c "$conf"
-for ((i = 0; i < 300; i++)); do
-	body=$(dpt_peer curl -sS --max-time 5 "http://$DP_IP:8080/index.txt" 2>/dev/null) && break
+# Hang protection: about 2 minutes.
+for ((i = 0; i < 100; i++)); do
+	body=$(dpt_peer curl -sS --max-time 1 "http://$DP_IP:8080/index.txt" 2>/dev/null) && break
 	kill -0 "$SHIM_BG_PID" 2>/dev/null || break
 	sleep 0.2
 done
