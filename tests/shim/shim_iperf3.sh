@@ -11,7 +11,7 @@ set -euo pipefail
 shim_init shim_iperf3
 dpt_need iperf3
 dpt_net_up 1500
-shim_start_dptcpd
+shim_start_dptcpd "[tcp]\nmsl_ms = 1000"   # the server closes some connections first: short TIME_WAIT
 SECS=${SHIM_IPERF3_SECS:-3}
 
 shim_bg iperf3 -s -B "$DP_IP" -p 5201 --forceflush >"$DPT_TMP/iperf3-s.log" 2>&1
