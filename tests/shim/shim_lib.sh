@@ -80,7 +80,8 @@ shim_wait_file() {
 
 # shim_nginx_conf DIR ADDR PORT WORKERS MASTER(on|off): an nginx.conf in DIR
 # that serves DIR/www on ADDR:PORT in the foreground, with every path
-# (pid, logs, temp files) inside DIR; prints its path.
+# (pid, logs, temp files) inside DIR; access.log has one "PID STATUS" line
+# per request (which worker answered); prints its path.
 shim_nginx_conf() {
 	local dir=$1 addr=$2 port=$3 workers=$4 master=$5 t
 	for t in client_body proxy fastcgi uwsgi scgi; do
@@ -96,7 +97,8 @@ shim_nginx_conf() {
 	error_log $dir/error.log notice;
 	events { worker_connections 1024; use epoll; }
 	http {
-	    access_log off;
+	    log_format pidstatus '\$pid \$status';
+	    access_log $dir/access.log pidstatus;
 	    sendfile on;
 	    tcp_nopush on;
 	    tcp_nodelay on;

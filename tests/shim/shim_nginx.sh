@@ -54,6 +54,7 @@ want=$(sha256sum "$ngx/www/big.bin" | cut -d' ' -f1)
 got=$(dpt_peer curl -sS --max-time 180 "http://$DP_IP:8080/big.bin" | sha256sum | cut -d' ' -f1)
 [[ $got == "$want" ]] || dpt_fail "big.bin: sha256 $got, expected $want"
 dpt_log "curl GET /big.bin: 64 MiB (sendfile), sha256 equal"
+dpt_log "requests answered per nginx process (pid count): $(awk '{ n[$1]++ } END { for (p in n) printf "%s:%d ", p, n[p] }' "$ngx/access.log")"
 grep -E '\[(alert|crit|emerg)\]' "$ngx/error.log" &&
 	dpt_fail "nginx logged alerts (above)"
 
