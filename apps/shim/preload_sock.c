@@ -746,6 +746,16 @@ ps_epipe(int flags)
 	return -EPIPE;
 }
 
+/* k more bytes are in the TX ring: publish them to the engine. Every
+ * writer (send family, sendfile) goes through here, so whatever the
+ * engine needs to notice new TX data is done in one place. */
+static void
+ps_tx_advance(struct ps_sock *ps, struct shm_slot *sl, uint32_t k)
+{
+	ps->tx_prod += k;
+	atomic_store_explicit(&sl->tx_prod, ps->tx_prod, memory_order_release);
+}
+
 ssize_t
 ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 {
@@ -793,9 +803,7 @@ ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 
 			iov_to_ring(ps_tx_ring(ps->slot), size, ps->tx_prod, k,
 				    iov, n, put);
-			ps->tx_prod += (uint32_t)k;
-			atomic_store_explicit(&sl->tx_prod, ps->tx_prod,
-					      memory_order_release);
+			ps_tx_advance(ps, sl, (uint32_t)k);
 			put += k;
 		}
 		if (put == want) {
@@ -1081,9 +1089,7 @@ ps_sendfile(struct ps_sock *ps, int in, off_t *off, size_t count)
 				ret = put > 0 || r == 0 ? (ssize_t)put : -errno;
 				break;
 			}
-			ps->tx_prod += (uint32_t)r;
-			atomic_store_explicit(&sl->tx_prod, ps->tx_prod,
-					      memory_order_release);
+			ps_tx_advance(ps, sl, (uint32_t)r);
 			put += (size_t)r;
 			continue;
 		}
