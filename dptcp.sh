@@ -15,7 +15,11 @@ PY=/usr/bin/python3
 # What each package is for: README.md, "Dependencies".
 PKGS=(gcc g++ libdpdk-dev dpdk-dev meson ninja-build pkg-config
 	libbenchmark-dev python3 python3-scapy iperf3 tcpdump tshark
-	iproute2 iputils-ping ethtool iptables curl gnuplot-nox)
+	iproute2 iputils-ping ethtool iptables curl gnuplot-nox
+	redis-server redis-tools nginx wrk sockperf)
+# Packages whose install may start a system service: the tests start their
+# own (own config, temp dir, 10.x addresses), so the service must not run.
+SERVICES=(redis-server nginx)
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -36,7 +40,27 @@ deps() {
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q &&
-		apt-get install -y -q --no-install-recommends "${missing[@]}"
+		apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		return 1
+	stop_services "${missing[@]}"
+}
+
+# stop_services PKG...: stop and disable the services of SERVICES that this
+# install brought (never one that was there before).
+stop_services() {
+	local p s
+	for p in "$@"; do
+		for s in "${SERVICES[@]}"; do
+			[[ $p == "$s" ]] || continue
+			say "stopping and disabling the $s service (the tests run their own)"
+			if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+				systemctl disable --now "$s" >/dev/null 2>&1 || true
+			else
+				service "$s" stop >/dev/null 2>&1 || true
+			fi
+		done
+	done
+	return 0
 }
 
 build() {

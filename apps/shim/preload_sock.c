@@ -799,6 +799,16 @@ ps_epipe(int flags)
 	return -EPIPE;
 }
 
+/* k more bytes are in the TX ring: publish them to the engine. Every
+ * writer (send family, sendfile) goes through here, so whatever the
+ * engine needs to notice new TX data is done in one place. */
+static void
+ps_tx_advance(struct ps_sock *ps, struct shm_slot *sl, uint32_t k)
+{
+	ps->tx_prod += k;
+	atomic_store_explicit(&sl->tx_prod, ps->tx_prod, memory_order_release);
+}
+
 ssize_t
 ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 {
@@ -848,9 +858,7 @@ ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 
 			iov_to_ring(ps_tx_ring(ps->slot), size, ps->tx_prod, k,
 				    iov, n, put);
-			ps->tx_prod += (uint32_t)k;
-			atomic_store_explicit(&sl->tx_prod, ps->tx_prod,
-					      memory_order_release);
+			ps_tx_advance(ps, sl, (uint32_t)k);
 			put += k;
 		}
 		if (put == want) {
@@ -1055,46 +1063,124 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 	return ps_io_ret(r);
 }
 
-/* From a file to a dptcp socket: read and write through a buffer. */
+/* sendfile(2) from a file to a dptcp socket. The file's bytes are read
+ * straight into the TX ring's free space (pread at *off, or read at the
+ * file position), so nothing is taken from the file that the socket could
+ * not accept: after a partial send on a non-blocking socket the offset or
+ * file position is exactly past what was sent, as on Linux. A blocking
+ * socket waits for room until count bytes or the end of the file. */
+static ssize_t
+ps_sendfile(struct ps_sock *ps, int in, off_t *off, size_t count)
+{
+	bool nonblock = atomic_load(&ps->nonblock);
+	int tmo = ps_timeout_ms(&ps->sndtimeo, nonblock);
+	uint32_t size = ps_shm.tx_bytes;
+	off_t pos = off != NULL ? *off : 0;
+	struct shm_slot *sl;
+	size_t put = 0;
+	ssize_t ret;
+
+	int fl = ps_real.fcntl(in, F_GETFL);
+
+	if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY)
+		return -EBADF;           /* Linux checks in's mode first */
+	if (off != NULL && pos < 0)
+		return -EINVAL;
+	if (count > 0x7ffff000)
+		count = 0x7ffff000;      /* MAX_RW_COUNT, as Linux clamps */
+	if (ps->kind != PS_CONN)
+		return ps_epipe(0);
+	sl = ps_slot(ps->slot);
+	pthread_mutex_lock(&ps->tx_mu);
+	for (;;) {
+		uint32_t st = atomic_load_explicit(&sl->state, memory_order_acquire);
+		uint32_t used = ps->tx_prod -
+			atomic_load_explicit(&sl->tx_cons, memory_order_acquire);
+
+		if (put == count) {
+			ret = (ssize_t)put;
+			break;
+		}
+		if (atomic_load(&ps->dead)) {
+			ret = -EBADF;
+			break;
+		}
+		if (ps->shut_wr) {
+			ret = put > 0 ? (ssize_t)put : ps_epipe(0);
+			break;
+		}
+		if (st == SHM_ST_CLOSED) {
+			int err = atomic_load_explicit(&sl->err,
+						       memory_order_relaxed);
+
+			if (put > 0) {
+				ret = (ssize_t)put;
+			} else if (err != 0 && !ps->err_reported) {
+				ps->err_reported = true;
+				ret = -err;
+			} else {
+				ret = ps_epipe(0);
+			}
+			break;
+		}
+		if (st != SHM_ST_CONNECTING && used < size) {
+			uint32_t at = ps->tx_prod & (size - 1);
+			size_t k = size - used;
+			ssize_t r;
+
+			if (k > size - at)
+				k = size - at;   /* up to the ring's end */
+			if (k > count - put)
+				k = count - put;
+			r = off != NULL ?
+			    pread(in, ps_tx_ring(ps->slot) + at, k,
+				  pos + (off_t)put) :
+			    ps_real.read(in, ps_tx_ring(ps->slot) + at, k);
+			if (r < 0 && errno == EINTR && put == 0)
+				continue;
+			if (r <= 0) {
+				/* the end of the file, or its error (EBADF,
+				 * ESPIPE, EINVAL...) when nothing was sent */
+				ret = put > 0 || r == 0 ? (ssize_t)put : -errno;
+				break;
+			}
+			ps_tx_advance(ps, sl, (uint32_t)r);
+			put += (size_t)r;
+			continue;
+		}
+		if (nonblock) {
+			ret = put > 0 ? (ssize_t)put : -EAGAIN;
+			break;
+		}
+		if (ps_wait(ps, POLLOUT, tmo) == -ETIMEDOUT) {
+			ret = put > 0 ? (ssize_t)put : -EAGAIN;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ps->tx_mu);
+	if (off != NULL)
+		*off = pos + (off_t)put;
+	return ret;
+}
+
 PS_EXPORT ssize_t
 sendfile(int out, int in, off_t *off, size_t count)
 {
 	struct ps_sock *ps = ps_get(out);
-	char buf[65536];
-	size_t done = 0;
-	ssize_t r = 0;
+	ssize_t r;
 
 	if (ps == NULL)
 		return ps_real.sendfile(out, in, off, count);
-	while (done < count) {
-		size_t want = count - done < sizeof(buf) ? count - done : sizeof(buf);
-		struct iovec iov;
-		ssize_t w;
-
-		r = off != NULL ? pread(in, buf, want, *off + (off_t)done) :
-		    ps_real.read(in, buf, want);
-		if (r <= 0)
-			break;
-		iov.iov_base = buf;
-		iov.iov_len = (size_t)r;
-		w = ps_send_iov(ps, &iov, 1, 0);
-		if (w < 0) {
-			r = w;
-			break;
-		}
-		done += (size_t)w;
-		if (w < r) {             /* non-blocking: put the rest back */
-			if (off == NULL)
-				lseek(in, (off_t)w - r, SEEK_CUR);
-			break;
-		}
-	}
-	if (off != NULL)
-		*off += (off_t)done;
+	r = ps_sendfile(ps, in, off, count);
 	ps_put(ps);
-	if (done == 0 && r < 0)
-		return r == -1 ? -1 : ps_set_errno((int)r);
-	return (ssize_t)done;
+	return ps_io_ret(r);
+}
+
+/* glibc exports both; x86_64's off_t is already 64-bit. */
+PS_EXPORT ssize_t
+sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	return sendfile(out, in, (off_t *)off, count);
 }
 
 /* --- options and names ------------------------------------------------- */

@@ -77,3 +77,43 @@ shim_wait_file() {
 	done
 	dpt_fail "$2 did not start within 30 s"
 }
+
+# shim_nginx_conf DIR ADDR PORT WORKERS MASTER(on|off): an nginx.conf in DIR
+# that serves DIR/www on ADDR:PORT in the foreground, with every path
+# (pid, logs, temp files) inside DIR; access.log has one "PID STATUS" line
+# per request (which worker answered); prints its path.
+shim_nginx_conf() {
+	local dir=$1 addr=$2 port=$3 workers=$4 master=$5 t
+	for t in client_body proxy fastcgi uwsgi scgi; do
+		mkdir -p "$dir/tmp/$t"
+	done
+	mkdir -p "$dir/www"
+	cat >"$dir/nginx.conf" <<-CONF
+	user root;
+	worker_processes $workers;
+	master_process $master;
+	daemon off;
+	pid $dir/nginx.pid;
+	error_log $dir/error.log notice;
+	events { worker_connections 1024; use epoll; }
+	http {
+	    log_format pidstatus '\$pid \$status';
+	    access_log $dir/access.log pidstatus;
+	    sendfile on;
+	    tcp_nopush on;
+	    tcp_nodelay on;
+	    keepalive_requests 100000;
+	    client_body_temp_path $dir/tmp/client_body;
+	    proxy_temp_path $dir/tmp/proxy;
+	    fastcgi_temp_path $dir/tmp/fastcgi;
+	    uwsgi_temp_path $dir/tmp/uwsgi;
+	    scgi_temp_path $dir/tmp/scgi;
+	    types { text/plain txt; application/octet-stream bin; }
+	    server {
+	        listen $addr:$port;
+	        root $dir/www;
+	    }
+	}
+	CONF
+	echo "$dir/nginx.conf"
+}
