@@ -55,6 +55,12 @@ got=$(dpt_peer curl -sS --max-time 180 "http://$DP_IP:8080/big.bin" | sha256sum 
 [[ $got == "$want" ]] || dpt_fail "big.bin: sha256 $got, expected $want"
 dpt_log "curl GET /big.bin: 64 MiB (sendfile), sha256 equal"
 dpt_log "requests answered per nginx process (pid count): $(awk '{ n[$1]++ } END { for (p in n) printf "%s:%d ", p, n[p] }' "$ngx/access.log")"
+# Two workers were asked for: both must have answered (50 connections
+# spread over two processes accepting on one inherited listener).
+npids=$(awk '{ print $1 }' "$ngx/access.log" | sort -u | wc -l)
+if [[ $MASTER == on ]] && ((WORKERS >= 2)); then
+	((npids >= 2)) || dpt_fail "only $npids nginx process answered; expected $WORKERS workers to"
+fi
 grep -E '\[(alert|crit|emerg)\]' "$ngx/error.log" &&
 	dpt_fail "nginx logged alerts (above)"
 
