@@ -930,9 +930,19 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 		}
 		if (c->state == DPT_TIME_WAIT && (seg->flags & TH_FIN))
 			tcp_enter_time_wait(eng, c);
-		/* RFC 2883 §4: data wholly below RCV.NXT arrived again. */
-		if (len0 > 0 && seq_leq(seq0 + len0, c->rcv_nxt))
+		/* RFC 2883 §4: data wholly below RCV.NXT arrived again. If it
+		 * reaches Last.ACK.sent, it resends what our last ACK
+		 * acknowledged (that ACK was lost): its TSval goes to
+		 * TS.Recent (RFC 7323 §4.3 (2) read as Linux and FreeBSD do,
+		 * Stevens vol. 2 p. 869), so the ACK echoes this transmission
+		 * and the peer measures this round trip, not the time since
+		 * its first transmission — which includes its own RTO and would
+		 * inflate its RTO with every lost ACK. */
+		if (len0 > 0 && seq_leq(seq0 + len0, c->rcv_nxt)) {
 			dsack_note(c, seq0, seq0 + len0);
+			if (seq_geq(seq0 + len0, c->last_ack_sent))
+				ts_update(eng, c, seg, seq0);
+		}
 		tcp_send_ack(eng, c);
 		return;
 	}

@@ -329,6 +329,50 @@ void test_ts_echoed_and_updated_per_4_3(void)
 	sim_free(s);
 }
 
+/* RFC 7323 §4.3 as Linux and FreeBSD apply it: a retransmission of the
+ * segment our last ACK acknowledged (that ACK was lost) refreshes
+ * TS.Recent, so the ACK it draws echoes the retransmission, not the first
+ * transmission; an older duplicate, below Last.ACK.sent, does not. */
+void test_ts_recent_from_retransmission_of_last_acked(void)
+{
+	struct raw_peer rp;
+	struct sim_seg synack;
+	struct raw_opts o = syn_opts(-1, false, true, 100);
+	struct sim *s;
+	raw_est_o(&s, &rp, NULL, &o, &synack);
+	uint32_t ets = synack.tsval;
+	struct sim_pkt p;
+	static uint8_t d[100];
+	uint32_t seq1 = rp.snd_nxt;
+	raw_data_ts(&rp, seq1, d, 100, 200, ets);
+	rp.snd_nxt += 100;
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	CHECK_EQ(200, p.seg.tsecr);
+	/* the same segment again (its ACK "lost"), TSval 500 */
+	raw_data_ts(&rp, seq1, d, 100, 500, ets);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	CHECK_EQ(500, p.seg.tsecr);
+	/* the next segment, then the first one once more: below
+	 * Last.ACK.sent, so TS.Recent stays 600 */
+	uint32_t seq2 = rp.snd_nxt;
+	raw_data_ts(&rp, seq2, d, 100, 600, ets);
+	rp.snd_nxt += 100;
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(600, p.seg.tsecr);
+	raw_data_ts(&rp, seq1, d, 100, 900, ets);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	CHECK_EQ(600, p.seg.tsecr);
+	/* nor does one with an older TSval (RFC 7323 §4.3 (2)) */
+	raw_data_ts(&rp, seq2, d, 100, 550, ets);
+	RAW_EXPECT(&rp, &p);
+	CHECK(p.seg.tsecr == 600);
+	CHECK_STAT(s, SIM_A, rx_unacceptable, 2);
+	sim_free(s);
+}
+
 /* RFC 7323 §5.3 R1: a segment whose TSval is older than TS.Recent is
  * dropped (its data not taken) and ACKed; counted rx_paws_drop. */
 void test_paws_drops_old_ts_and_acks(void)

@@ -141,6 +141,7 @@
 	X(test_long_fat_pipe_4MiB_window) \
 	X(test_ts_echoed_and_updated_per_4_3) \
 	X(test_paws_drops_old_ts_and_acks) \
+	X(test_ts_recent_from_retransmission_of_last_acked) \
 	X(test_rtt_sample_from_ts_on_retransmit) \
 	X(test_ts_option_bytes_reduce_payload) \
 	X(test_syn_cookie_keeps_wscale_sack_with_ts) \
