@@ -342,7 +342,10 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 		    len < c->max_snd_wnd / 2 && c->snd_max != c->snd_una)
 			break;
 		fin = (c->flags & TF_FIN_QUEUED) && seq + len == data_end;
-		if (len > 0 && len < c->snd_mss && !fin && nagle_holds(c, seq)) {
+		/* "Full-sized" is what a segment can carry now: the SACK
+		 * blocks our ACKs owe take room (seg_payload_max(); Linux's
+		 * tcp_current_mss()), and a full segment is never small. */
+		if (len > 0 && len < mss && !fin && nagle_holds(c, seq)) {
 			eng->stats.nagle_delayed++;
 			break;
 		}
@@ -360,7 +363,7 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 				c->flags &= ~TF_RTT_TIMING;
 		}
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
-		if (len > 0 && len < c->snd_mss &&
+		if (len > 0 && len < mss &&
 		    seq_geq(seq + len, c->snd_sml))
 			c->snd_sml = seq + len;
 		if (fin)

@@ -123,6 +123,7 @@
 	X(test_bulk16_mixed_newreno) \
 	/* ACK/send policy and timers (issue 6): t_policy.c */ \
 	X(test_nagle_holds_small_segment_until_acked) \
+	X(test_nagle_full_segment_is_mss_less_sack_blocks) \
 	X(test_nodelay_sends_small_segments_at_once) \
 	X(test_config_timer_defaults) \
 	X(test_ack_at_once_for_gap_and_window_open) \
