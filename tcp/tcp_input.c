@@ -323,14 +323,24 @@ static uint32_t ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 		/* RFC 7323 §4.1: TSecr echoes the TSval of the segment that
 		 * drew this ACK, retransmission or not, so it gives a sample
 		 * where Karn's rule leaves the timed one out (as Linux: only
-		 * when no segment is timed; the timer's is finer than 1 ms). */
+		 * when no segment is timed; the timer's is finer than 1 ms).
+		 * But a TSecr older than our last resend of SND.UNA says this
+		 * ACK is not that resend's (RFC 8985 §6.2 step 2, RFC 3522):
+		 * an earlier transmission got through and its ACK was lost or
+		 * late, and this one came only because we resent. Its "RTT"
+		 * holds our own wait for the RTO — taken, every lost ACK
+		 * would raise the RTO that the next such sample measures. */
 		uint32_t d = tcp_ts_now(eng, c->ts_offset) - seg->opts.ts_ecr;
-		if (d < INT32_MAX / 1000) {
+		if ((c->flags & TF_UNA_RXT) &&
+		    seq_lt(seg->opts.ts_ecr, c->una_rxt_ts))
+			eng->stats.rtt_ts_stale++;
+		else if (d < INT32_MAX / 1000) {
 			eng->stats.rtt_ts_samples++;
 			*rtt_us = RTE_MAX(d, 1u) * 1000;
 			tcp_rtt_sample(eng, c, *rtt_us);
 		}
 	}
+	c->flags &= ~TF_UNA_RXT;         /* a new SND.UNA, not resent yet */
 	c->retries = 0;
 	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output. */
 	tcp_timer_stop(&eng->wheel, &c->t_tlp);

@@ -274,6 +274,18 @@ void tcp_arm_rexmit(struct tcp_engine *eng, struct tcp_conn *c)
 					  tcp_rto_backed_off(eng, c)) + 1);
 }
 
+/* The segment at SND.UNA goes again: an ACK of it that echoes an older
+ * TSval was drawn by an earlier transmission (tcp_input.c's ack_advance()
+ * takes no RTT sample from it). */
+static void note_una_resent(struct tcp_engine *eng, struct tcp_conn *c,
+			    uint32_t seq)
+{
+	if (seq == c->snd_una) {
+		c->una_rxt_ts = tcp_ts_now(eng, c->ts_offset);
+		c->flags |= TF_UNA_RXT;
+	}
+}
+
 static void start_rtt(struct tcp_engine *eng, struct tcp_conn *c, uint32_t seq)
 {
 	if (!(c->flags & TF_RTT_TIMING) && seq == c->snd_max) {
@@ -294,6 +306,8 @@ static bool send_syn(struct tcp_engine *eng, struct tcp_conn *c)
 	};
 
 	tcp_syn_optspec(eng, c, &o);
+	if (c->snd_max != c->iss)
+		note_una_resent(eng, c, c->iss);
 	start_rtt(eng, c, c->iss);
 	if (conn_emit(eng, c, &s, &o) < 0)
 		return false;
@@ -358,6 +372,7 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 		if (conn_emit(eng, c, &s, &o) < 0)
 			break;
 		if (seq_lt(seq, c->snd_max)) {
+			note_una_resent(eng, c, seq);
 			eng->stats.retransmits++;
 			if (seq_leq(seq, c->rtt_seq))
 				c->flags &= ~TF_RTT_TIMING;
@@ -416,6 +431,7 @@ uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
 		return 0;
 	eng->stats.retransmits++;
 	c->retransmits++;
+	note_una_resent(eng, c, seq);
 	if ((c->flags & TF_RTT_TIMING) && seq_leq(seq, c->rtt_seq))
 		c->flags &= ~TF_RTT_TIMING;     /* Karn */
 	return len + (fin ? 1 : 0);

@@ -144,6 +144,7 @@
 	X(test_paws_drops_old_ts_and_acks) \
 	X(test_ts_recent_from_retransmission_of_last_acked) \
 	X(test_rtt_sample_from_ts_on_retransmit) \
+	X(test_no_rtt_sample_from_echo_older_than_resend) \
 	X(test_ts_option_bytes_reduce_payload) \
 	X(test_syn_cookie_keeps_wscale_sack_with_ts) \
 	X(test_sack_blocks_most_recent_first_max4) \
