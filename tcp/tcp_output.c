@@ -339,20 +339,31 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 	uint32_t sent = 0;
 
 	while (max_segs-- > 0) {
-		uint32_t seq = c->snd_nxt;
-		uint32_t avail = seq_lt(seq, data_end) ? data_end - seq : 0;
-		uint32_t usable = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
-		uint32_t len = RTE_MIN(RTE_MIN(avail, usable), mss);
-		struct seg_spec s = { .seq = seq, .data = &c->sndq,
-				      .data_off = seq - c->sndq_seq };
+		uint32_t seq = c->snd_nxt, lim = UINT32_MAX;
+		uint32_t avail, usable, len;
+		struct seg_spec s = { .data = &c->sndq };
 		bool fin;
+
+		/* Go-back-N after an RTO resends only what the peer has not
+		 * SACKed since (RFC 6675 §5.1: the scoreboard was cleared at
+		 * the RTO and holds only the SACKs that came after it). */
+		if (c->sb.n > 0 && seq_lt(seq, c->snd_max)) {
+			seq = tcp_sack_skip(c, seq, &lim);
+			c->snd_nxt = seq;
+		}
+		avail = seq_lt(seq, data_end) ? data_end - seq : 0;
+		usable = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
+		len = RTE_MIN(RTE_MIN(RTE_MIN(avail, usable), mss), lim);
+		s.seq = seq;
+		s.data_off = seq - c->sndq_seq;
 
 		if (avail > 0 && len == 0)
 			break;                  /* window closed */
 		/* RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment shorter
 		 * than the MSS while more data waits goes only if it is at least
-		 * half the peer's largest window, or nothing is in flight. */
-		if (len < mss && len < avail &&
+		 * half the peer's largest window, or nothing is in flight.
+		 * (A resent hole ends at the SACKed data: len == lim.) */
+		if (len < mss && len < avail && len < lim &&
 		    len < c->max_snd_wnd / 2 && c->snd_max != c->snd_una)
 			break;
 		fin = (c->flags & TF_FIN_QUEUED) && seq + len == data_end;

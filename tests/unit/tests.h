@@ -102,6 +102,7 @@
 	X(test_newreno_partial_ack_retransmits_next_hole) \
 	X(test_sack_recovery_retransmits_only_holes) \
 	X(test_dsack_counted_not_loss) \
+	X(test_rto_resend_skips_sacked_segments) \
 	X(test_isolated_losses_recovered_without_rto) \
 	X(test_cubic_window_follows_w_cubic) \
 	X(test_cc_config_selects_algorithm) \
