@@ -323,14 +323,24 @@ static uint32_t ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 		/* RFC 7323 §4.1: TSecr echoes the TSval of the segment that
 		 * drew this ACK, retransmission or not, so it gives a sample
 		 * where Karn's rule leaves the timed one out (as Linux: only
-		 * when no segment is timed; the timer's is finer than 1 ms). */
+		 * when no segment is timed; the timer's is finer than 1 ms).
+		 * But a TSecr older than our last resend of SND.UNA says this
+		 * ACK is not that resend's (RFC 8985 §6.2 step 2, RFC 3522):
+		 * an earlier transmission got through and its ACK was lost or
+		 * late, and this one came only because we resent. Its "RTT"
+		 * holds our own wait for the RTO — taken, every lost ACK
+		 * would raise the RTO that the next such sample measures. */
 		uint32_t d = tcp_ts_now(eng, c->ts_offset) - seg->opts.ts_ecr;
-		if (d < INT32_MAX / 1000) {
+		if ((c->flags & TF_UNA_RXT) &&
+		    seq_lt(seg->opts.ts_ecr, c->una_rxt_ts))
+			eng->stats.rtt_ts_stale++;
+		else if (d < INT32_MAX / 1000) {
 			eng->stats.rtt_ts_samples++;
 			*rtt_us = RTE_MAX(d, 1u) * 1000;
 			tcp_rtt_sample(eng, c, *rtt_us);
 		}
 	}
+	c->flags &= ~TF_UNA_RXT;         /* a new SND.UNA, not resent yet */
 	c->retries = 0;
 	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output. */
 	tcp_timer_stop(&eng->wheel, &c->t_tlp);
@@ -930,9 +940,19 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 		}
 		if (c->state == DPT_TIME_WAIT && (seg->flags & TH_FIN))
 			tcp_enter_time_wait(eng, c);
-		/* RFC 2883 §4: data wholly below RCV.NXT arrived again. */
-		if (len0 > 0 && seq_leq(seq0 + len0, c->rcv_nxt))
+		/* RFC 2883 §4: data wholly below RCV.NXT arrived again. If it
+		 * reaches Last.ACK.sent, it resends what our last ACK
+		 * acknowledged (that ACK was lost): its TSval goes to
+		 * TS.Recent (RFC 7323 §4.3 (2) read as Linux and FreeBSD do,
+		 * Stevens vol. 2 p. 869), so the ACK echoes this transmission
+		 * and the peer measures this round trip, not the time since
+		 * its first transmission — which includes its own RTO and would
+		 * inflate its RTO with every lost ACK. */
+		if (len0 > 0 && seq_leq(seq0 + len0, c->rcv_nxt)) {
 			dsack_note(c, seq0, seq0 + len0);
+			if (seq_geq(seq0 + len0, c->last_ack_sent))
+				ts_update(eng, c, seg, seq0);
+		}
 		tcp_send_ack(eng, c);
 		return;
 	}

@@ -172,6 +172,8 @@ enum tcp_timer_kind {
 #define TF_RTO_RECOVER  (1u << 21) /* RTO'd: no fast retransmit below recover */
 #define TF_NODELAY      (1u << 22) /* DPT_OPT_NODELAY: no Nagle */
 #define TF_KEEPALIVE    (1u << 23) /* DPT_OPT_KEEPALIVE */
+#define TF_UNA_RXT      (1u << 24) /* SND.UNA's segment was resent at
+				    * TSval una_rxt_ts */
 
 struct tcp_listener;
 struct tcp_optspec;
@@ -229,6 +231,7 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	uint64_t rtt_start_us;
 	uint8_t retries;           /* consecutive expiries of TCP_T_REXMIT */
+	uint32_t una_rxt_ts;       /* our TSval when SND.UNA was last resent */
 
 	struct tcp_mq sndq;        /* data from snd_una on (seq sndq_seq) */
 	uint32_t sndq_seq;

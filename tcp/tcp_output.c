@@ -274,6 +274,18 @@ void tcp_arm_rexmit(struct tcp_engine *eng, struct tcp_conn *c)
 					  tcp_rto_backed_off(eng, c)) + 1);
 }
 
+/* The segment at SND.UNA goes again: an ACK of it that echoes an older
+ * TSval was drawn by an earlier transmission (tcp_input.c's ack_advance()
+ * takes no RTT sample from it). */
+static void note_una_resent(struct tcp_engine *eng, struct tcp_conn *c,
+			    uint32_t seq)
+{
+	if (seq == c->snd_una) {
+		c->una_rxt_ts = tcp_ts_now(eng, c->ts_offset);
+		c->flags |= TF_UNA_RXT;
+	}
+}
+
 static void start_rtt(struct tcp_engine *eng, struct tcp_conn *c, uint32_t seq)
 {
 	if (!(c->flags & TF_RTT_TIMING) && seq == c->snd_max) {
@@ -294,6 +306,8 @@ static bool send_syn(struct tcp_engine *eng, struct tcp_conn *c)
 	};
 
 	tcp_syn_optspec(eng, c, &o);
+	if (c->snd_max != c->iss)
+		note_una_resent(eng, c, c->iss);
 	start_rtt(eng, c, c->iss);
 	if (conn_emit(eng, c, &s, &o) < 0)
 		return false;
@@ -325,24 +339,38 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 	uint32_t sent = 0;
 
 	while (max_segs-- > 0) {
-		uint32_t seq = c->snd_nxt;
-		uint32_t avail = seq_lt(seq, data_end) ? data_end - seq : 0;
-		uint32_t usable = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
-		uint32_t len = RTE_MIN(RTE_MIN(avail, usable), mss);
-		struct seg_spec s = { .seq = seq, .data = &c->sndq,
-				      .data_off = seq - c->sndq_seq };
+		uint32_t seq = c->snd_nxt, lim = UINT32_MAX;
+		uint32_t avail, usable, len;
+		struct seg_spec s = { .data = &c->sndq };
 		bool fin;
+
+		/* Go-back-N after an RTO resends only what the peer has not
+		 * SACKed since (RFC 6675 §5.1: the scoreboard was cleared at
+		 * the RTO and holds only the SACKs that came after it). */
+		if (c->sb.n > 0 && seq_lt(seq, c->snd_max)) {
+			seq = tcp_sack_skip(c, seq, &lim);
+			c->snd_nxt = seq;
+		}
+		avail = seq_lt(seq, data_end) ? data_end - seq : 0;
+		usable = seq_lt(seq, wnd_end) ? wnd_end - seq : 0;
+		len = RTE_MIN(RTE_MIN(RTE_MIN(avail, usable), mss), lim);
+		s.seq = seq;
+		s.data_off = seq - c->sndq_seq;
 
 		if (avail > 0 && len == 0)
 			break;                  /* window closed */
 		/* RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment shorter
 		 * than the MSS while more data waits goes only if it is at least
-		 * half the peer's largest window, or nothing is in flight. */
-		if (len < mss && len < avail &&
+		 * half the peer's largest window, or nothing is in flight.
+		 * (A resent hole ends at the SACKed data: len == lim.) */
+		if (len < mss && len < avail && len < lim &&
 		    len < c->max_snd_wnd / 2 && c->snd_max != c->snd_una)
 			break;
 		fin = (c->flags & TF_FIN_QUEUED) && seq + len == data_end;
-		if (len > 0 && len < c->snd_mss && !fin && nagle_holds(c, seq)) {
+		/* "Full-sized" is what a segment can carry now: the SACK
+		 * blocks our ACKs owe take room (seg_payload_max(); Linux's
+		 * tcp_current_mss()), and a full segment is never small. */
+		if (len > 0 && len < mss && !fin && nagle_holds(c, seq)) {
 			eng->stats.nagle_delayed++;
 			break;
 		}
@@ -355,12 +383,13 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 		if (conn_emit(eng, c, &s, &o) < 0)
 			break;
 		if (seq_lt(seq, c->snd_max)) {
+			note_una_resent(eng, c, seq);
 			eng->stats.retransmits++;
 			if (seq_leq(seq, c->rtt_seq))
 				c->flags &= ~TF_RTT_TIMING;
 		}
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
-		if (len > 0 && len < c->snd_mss &&
+		if (len > 0 && len < mss &&
 		    seq_geq(seq + len, c->snd_sml))
 			c->snd_sml = seq + len;
 		if (fin)
@@ -413,6 +442,7 @@ uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
 		return 0;
 	eng->stats.retransmits++;
 	c->retransmits++;
+	note_una_resent(eng, c, seq);
 	if ((c->flags & TF_RTT_TIMING) && seq_leq(seq, c->rtt_seq))
 		c->flags &= ~TF_RTT_TIMING;     /* Karn */
 	return len + (fin ? 1 : 0);

@@ -152,6 +152,22 @@ uint32_t tcp_sack_pipe(const struct tcp_conn *c)
 	return pipe;
 }
 
+uint32_t tcp_sack_skip(const struct tcp_conn *c, uint32_t seq, uint32_t *lim)
+{
+	uint32_t i;
+
+	*lim = UINT32_MAX;
+	for (i = 0; i < c->sb.n; i++) {
+		if (seq_lt(seq, c->sb.r[i].start)) {
+			*lim = c->sb.r[i].start - seq;
+			break;
+		}
+		if (seq_lt(seq, c->sb.r[i].end))
+			seq = c->sb.r[i].end;
+	}
+	return seq;
+}
+
 bool tcp_sack_next_hole(const struct tcp_conn *c, bool rule3, uint32_t *seq,
 			uint32_t *len)
 {

@@ -38,6 +38,10 @@ void tcp_sack_trim(struct tcp_conn *c);
 bool tcp_sack_is_lost(const struct tcp_conn *c, uint32_t seq);
 /* RFC 6675 §4 SetPipe(): bytes the sender believes are in the network. */
 uint32_t tcp_sack_pipe(const struct tcp_conn *c);
+/* RFC 6675 §5.1: resending after an RTO, skip what the peer SACKed since.
+ * Returns seq, moved past any SACKed range holding it; *lim: the bytes
+ * from there to the next SACKed range (UINT32_MAX: none). */
+uint32_t tcp_sack_skip(const struct tcp_conn *c, uint32_t seq, uint32_t *lim);
 /* RFC 6675 §4 NextSeg() rules (1) and (3) (rule 2, new data, is the
  * output's): the next hole to retransmit, at most *len bytes long. */
 bool tcp_sack_next_hole(const struct tcp_conn *c, bool rule3,

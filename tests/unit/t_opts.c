@@ -329,6 +329,50 @@ void test_ts_echoed_and_updated_per_4_3(void)
 	sim_free(s);
 }
 
+/* RFC 7323 §4.3 as Linux and FreeBSD apply it: a retransmission of the
+ * segment our last ACK acknowledged (that ACK was lost) refreshes
+ * TS.Recent, so the ACK it draws echoes the retransmission, not the first
+ * transmission; an older duplicate, below Last.ACK.sent, does not. */
+void test_ts_recent_from_retransmission_of_last_acked(void)
+{
+	struct raw_peer rp;
+	struct sim_seg synack;
+	struct raw_opts o = syn_opts(-1, false, true, 100);
+	struct sim *s;
+	raw_est_o(&s, &rp, NULL, &o, &synack);
+	uint32_t ets = synack.tsval;
+	struct sim_pkt p;
+	static uint8_t d[100];
+	uint32_t seq1 = rp.snd_nxt;
+	raw_data_ts(&rp, seq1, d, 100, 200, ets);
+	rp.snd_nxt += 100;
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	CHECK_EQ(200, p.seg.tsecr);
+	/* the same segment again (its ACK "lost"), TSval 500 */
+	raw_data_ts(&rp, seq1, d, 100, 500, ets);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	CHECK_EQ(500, p.seg.tsecr);
+	/* the next segment, then the first one once more: below
+	 * Last.ACK.sent, so TS.Recent stays 600 */
+	uint32_t seq2 = rp.snd_nxt;
+	raw_data_ts(&rp, seq2, d, 100, 600, ets);
+	rp.snd_nxt += 100;
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(600, p.seg.tsecr);
+	raw_data_ts(&rp, seq1, d, 100, 900, ets);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	CHECK_EQ(600, p.seg.tsecr);
+	/* nor does one with an older TSval (RFC 7323 §4.3 (2)) */
+	raw_data_ts(&rp, seq2, d, 100, 550, ets);
+	RAW_EXPECT(&rp, &p);
+	CHECK(p.seg.tsecr == 600);
+	CHECK_STAT(s, SIM_A, rx_unacceptable, 2);
+	sim_free(s);
+}
+
 /* RFC 7323 §5.3 R1: a segment whose TSval is older than TS.Recent is
  * dropped (its data not taken) and ACKed; counted rx_paws_drop. */
 void test_paws_drops_old_ts_and_acks(void)
@@ -415,6 +459,94 @@ void test_rtt_sample_from_ts_on_retransmit(void)
 	/* the handshake's sample was ~0; 7/8 of it plus 50 ms / 8 */
 	CHECK_CMP(in.srtt_us, >=, 50000 / 8);
 	CHECK_CMP(in.srtt_us, <=, 51000);
+	sim_free(s);
+}
+
+/* RFC 8985 §6.2 step 2 / RFC 3522: an ACK of the RTO's resend that
+ * echoes the first transmission's TSval (the first ACK was lost; the
+ * resend drew this one) gives no RTT sample: the time since the first
+ * transmission holds our own RTO. The next segment's echo gives one. */
+void test_no_rtt_sample_from_echo_older_than_resend(void)
+{
+	struct raw_peer rp;
+	struct sim_seg synack;
+	struct raw_opts o = syn_opts(-1, false, true, 1000);
+	struct sim *s;
+	struct sim_conn *a = raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_pkt p;
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(a, &in));
+	uint32_t srtt0 = in.srtt_us, rto0 = in.rto_us;
+	static uint8_t d[100];
+	CHECK_EQ(100, dpt_send(s->eng[SIM_A], a->c, d, sizeof(d)));
+	sim_run(s);
+	RAW_EXPECT(&rp, &p);
+	uint32_t ts1 = p.seg.tsval;
+	unsigned int pos = sim_mark(s);
+	SIM_RUN_UNTIL(s, sim_count_from(s, pos, SIM_A, 0, 0) > 0, 5000);
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(100, p.seg.len);
+	CHECK_CMP(p.seg.tsval - ts1, >=, 200);       /* the RTO's resend */
+	sim_advance(s, 5);
+	struct raw_opts ao = RAW_OPTS_NONE;
+	ao.ts = true;
+	ao.tsval = 1001;
+	ao.tsecr = ts1;                              /* the first transmission */
+	raw_send_o(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt + 100, NULL, 0, &ao);
+	rp.rcv_nxt += 100;
+	CHECK(sim_conn_info(a, &in));
+	CHECK_EQ(rp.rcv_nxt, in.snd_una);
+	CHECK_STAT(s, SIM_A, rtt_ts_stale, 1);
+	CHECK_EQ(srtt0, in.srtt_us);
+	CHECK_EQ(rto0, in.rto_us);
+	/* new data, acked 5 ms later echoing its own TSval: sampled */
+	CHECK_EQ(100, dpt_send(s->eng[SIM_A], a->c, d, sizeof(d)));
+	sim_run(s);
+	RAW_EXPECT(&rp, &p);
+	sim_advance(s, 5);
+	ao.tsval = 1002;
+	ao.tsecr = p.seg.tsval;
+	raw_send_o(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt + 100, NULL, 0, &ao);
+	CHECK(sim_conn_info(a, &in));
+	CHECK_EQ(rp.rcv_nxt + 100, in.snd_una);
+	CHECK_STAT(s, SIM_A, rtt_ts_stale, 1);
+	CHECK_CMP(in.srtt_us, !=, srtt0);
+	sim_free(s);
+
+	/* the same for a resent SYN: a SYN-ACK echoing the first SYN */
+	struct sim_opts so;
+	sim_opts_default(&so);
+	so.with_b = false;
+	s = mk_sim_opts(&so);
+	int r;
+	raw_init(&rp, s, SIM_A, 7000, 0);
+	a = sim_connect(s, SIM_A, rp.ip, 7000, 0, &r);
+	CHECK_EQ(0, r);
+	sim_run(s);
+	RAW_EXPECT(&rp, &p);
+	CHECK_FLAGS(&p.seg, F_SYN);
+	CHECK(p.seg.has_ts);
+	ts1 = p.seg.tsval;
+	rp.eng_port = p.seg.sport;
+	rp.irs = p.seg.seq;
+	rp.rcv_nxt = p.seg.seq + 1;
+	rp.iss = 5000;
+	rp.snd_nxt = 5001;
+	pos = sim_mark(s);
+	SIM_RUN_UNTIL(s, sim_count_from(s, pos, SIM_A, 0, 0) > 0, 5000);
+	RAW_EXPECT(&rp, &p);
+	CHECK_FLAGS(&p.seg, F_SYN);                  /* the RTO's resend */
+	sim_advance(s, 5);
+	struct raw_opts sa = RAW_OPTS_NONE;
+	sa.mss = 1460;
+	sa.ts = true;
+	sa.tsval = 7;
+	sa.tsecr = ts1;
+	raw_send_o(&rp, F_SYN | F_ACK, 5000, rp.rcv_nxt, NULL, 0, &sa);
+	CHECK_STATE(DPT_ESTABLISHED, sim_state(a));
+	CHECK(sim_conn_info(a, &in));
+	CHECK_STAT(s, SIM_A, rtt_ts_stale, 1);
+	CHECK_EQ(0, in.srtt_us);
 	sim_free(s);
 }
 

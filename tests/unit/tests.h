@@ -102,6 +102,7 @@
 	X(test_newreno_partial_ack_retransmits_next_hole) \
 	X(test_sack_recovery_retransmits_only_holes) \
 	X(test_dsack_counted_not_loss) \
+	X(test_rto_resend_skips_sacked_segments) \
 	X(test_isolated_losses_recovered_without_rto) \
 	X(test_cubic_window_follows_w_cubic) \
 	X(test_cc_config_selects_algorithm) \
@@ -123,6 +124,7 @@
 	X(test_bulk16_mixed_newreno) \
 	/* ACK/send policy and timers (issue 6): t_policy.c */ \
 	X(test_nagle_holds_small_segment_until_acked) \
+	X(test_nagle_full_segment_is_mss_less_sack_blocks) \
 	X(test_nodelay_sends_small_segments_at_once) \
 	X(test_config_timer_defaults) \
 	X(test_ack_at_once_for_gap_and_window_open) \
@@ -141,7 +143,9 @@
 	X(test_long_fat_pipe_4MiB_window) \
 	X(test_ts_echoed_and_updated_per_4_3) \
 	X(test_paws_drops_old_ts_and_acks) \
+	X(test_ts_recent_from_retransmission_of_last_acked) \
 	X(test_rtt_sample_from_ts_on_retransmit) \
+	X(test_no_rtt_sample_from_echo_older_than_resend) \
 	X(test_ts_option_bytes_reduce_payload) \
 	X(test_syn_cookie_keeps_wscale_sack_with_ts) \
 	X(test_sack_blocks_most_recent_first_max4) \
