@@ -28,7 +28,7 @@ dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 {
 	struct shim_daemon *d = &dptcpd;
 	uint64_t sum[9] = { 0 };
-	unsigned int e;
+	unsigned int e, k;
 
 	(void)cmd;
 	(void)params;
@@ -59,6 +59,16 @@ dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 	TEL_U64(t, "resets_on_close", sum[5]);
 	TEL_U64(t, "slots_bound", sum[6]);
 	TEL_U64(t, "orphans", sum[7]);
+	for (k = 0; k < SHIM_VIOL_COUNT; k++) {
+		char name[32];
+		uint64_t v = 0;
+
+		for (e = 0; e < d->n_engines; e++)
+			v += atomic_load_explicit(&d->eng_stats[e].viol[k],
+						  memory_order_relaxed);
+		snprintf(name, sizeof(name), "viol_%s", shim_viol_names[k]);
+		TEL_U64(t, name, v);
+	}
 	return 0;
 }
 

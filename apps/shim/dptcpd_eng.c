@@ -73,6 +73,7 @@ struct shim_pe {
 	struct shim_conn_list conns; /* bound to slots, or closing */
 	bool dying;                  /* DETACH received or violation */
 	bool violated;
+	bool aborted;                /* every connection reset after a violation */
 	struct shim_pe *next;
 };
 
@@ -97,15 +98,26 @@ pe_slot(struct shim_pe *pe, uint32_t s)
 	return shm_slot_at(pe->p->base, &pe->p->lay, s);
 }
 
-/* A protocol violation: count it, stop serving the program, tell the
- * control thread (which disconnects it). */
+const char *const shim_viol_names[SHIM_VIOL_COUNT] = {
+	[SHIM_VIOL_CMDQ_INDEX] = "cmdq_index",
+	[SHIM_VIOL_EVTQ_INDEX] = "evtq_index",
+	[SHIM_VIOL_BAD_OP] = "bad_op",
+	[SHIM_VIOL_BAD_SLOT] = "bad_slot",
+	[SHIM_VIOL_TX_RING] = "tx_ring",
+	[SHIM_VIOL_RX_RING] = "rx_ring",
+};
+
+/* A protocol violation: count it (the first per program and engine: the
+ * program is not served further), tell the control thread (which
+ * disconnects it). */
 static void
-pe_violation(struct shim_pe *pe, const char *what)
+pe_violation(struct shim_pe *pe, enum shim_viol kind, const char *what)
 {
 	if (pe->violated)
 		return;
 	pe->violated = true;
 	st_inc(&pe->st->violations, 1);
+	st_inc(&pe->st->viol[kind], 1);
 	DP_LOG(WARNING, "shim: program %u (pid %d) violated the protocol on engine %u: %s; disconnecting it",
 	       pe->p->id, (int)pe->p->pid, pe->e, what);
 	struct shim_ctl_msg *m = malloc(sizeof(*m));
@@ -311,7 +323,7 @@ conn_drain_tx(struct shim_pe *pe, struct shim_conn *sc, struct shm_slot *sl,
 	uint8_t *ring;
 
 	if (n > size) {
-		pe_violation(pe, "TX ring index out of range");
+		pe_violation(pe, SHIM_VIOL_TX_RING, "TX ring index out of range");
 		return true;
 	}
 	if (n == 0)
@@ -362,7 +374,7 @@ conn_fill_rx(struct shim_pe *pe, struct shim_conn *sc, struct shm_slot *sl,
 	uint8_t *ring;
 
 	if (used > size) {
-		pe_violation(pe, "RX ring index out of range");
+		pe_violation(pe, SHIM_VIOL_RX_RING, "RX ring index out of range");
 		return;
 	}
 	if (!sc->rx_ready || sc->rx_eof || sc->c == NULL)
@@ -690,13 +702,13 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 					       (int)m->arg2);
 		break;
 	default:
-		pe_violation(pe, "unknown command");
+		pe_violation(pe, SHIM_VIOL_BAD_OP, "unknown command");
 		r->status = -EINVAL;
 		break;
 	}
 	/* A correct shim never names a slot that is not its own here. */
 	if (r->status == -EBADF)
-		pe_violation(pe, "command on a slot not bound here");
+		pe_violation(pe, SHIM_VIOL_BAD_SLOT, "command on a slot not bound here");
 	/* A new slot belongs to its creator (the accepted one for ACCEPT). */
 	if (r->status == 0 && (m->op == SHM_OP_LISTEN ||
 			       m->op == SHM_OP_CONNECT))
@@ -722,7 +734,7 @@ pe_commands(struct shim_pe *pe)
 		if (n == 0)
 			continue;
 		if (n > SHM_QLEN) {
-			pe_violation(pe, "command queue index out of range");
+			pe_violation(pe, SHIM_VIOL_CMDQ_INDEX, "command queue index out of range");
 			return;
 		}
 		while (n > 0 && done < CMDS_PER_POLL && !pe->violated) {
@@ -732,7 +744,7 @@ pe_commands(struct shim_pe *pe)
 			struct shm_msg m, r;
 
 			if (used > SHM_QLEN) {
-				pe_violation(pe, "event queue index out of range");
+				pe_violation(pe, SHIM_VIOL_EVTQ_INDEX, "event queue index out of range");
 				return;
 			}
 			if (used == SHM_QLEN)
@@ -958,9 +970,13 @@ shim_eng_hook(struct tcp_engine *eng, uint64_t now_us, void *arg)
 			nsc = TAILQ_NEXT(sc, link);
 			conn_service(pe, sc);
 		}
-		if (pe->violated && !pe->dying) {
-			/* Stop at once: reset everything, wait for DETACH. */
+		if (pe->violated && !pe->aborted) {
+			/* Stop at once: reset everything, wait for DETACH.
+			 * Also when it was already dying: connections still
+			 * draining its TX rings (close_pending) would never be
+			 * serviced again once violated. */
 			pe->dying = true;
+			pe->aborted = true;
 			pe_let_go_all(pe);
 		}
 		pe_flush_wake(pe);
