@@ -12,7 +12,8 @@
  *        rxring  a connection's rx_cons ahead of rx_prod
  *        random  random values (seeded) written over queue indices, command
  *                entries (ops, slots, generations, lengths, ports), slot
- *                indices and words anywhere in the channels and slots, until
+ *                indices, kick bits and words anywhere in the channels and
+ *                slots, until
  *                dptcpd disconnects us
  * STATUS_FILE gets "listening", then "held N" once N connections are
  * accepted, then "disconnected after W writes" (exit 0), or the program
@@ -220,6 +221,7 @@ behave(uint16_t port)
 
 		memset(tx, 'h', 4096);
 		atomic_store_explicit(&sl->tx_prod, 4096, memory_order_release);
+		shm_kick_if_idle(base, &lay, conn_eng[i], sl, conn_slot[i]);
 	}
 	say("held %lu", NCONN);
 }
@@ -253,12 +255,13 @@ random_write(void)
 	uint32_t e = random() % hdr->n_engines;
 	uint32_t c = random() % hdr->n_channels;
 	struct shm_q *cq = shm_cmdq(base, &lay, c, e);
-	struct shm_slot *sl = shm_slot_at(base, &lay,
-					  random() % 2 ? conn_slot[random() % NCONN] :
-					  random() % hdr->max_sockets);
+	uint32_t s = random() % 2 ? conn_slot[random() % NCONN] :
+		     random() % hdr->max_sockets;
+	struct shm_slot *sl = shm_slot_at(base, &lay, s);
+	struct shm_kick *k = shm_kick_at(base, &lay, e);
 	struct shm_msg m;
 
-	switch (random() % 8) {
+	switch (random() % 9) {
 	case 0:                      /* a queue index */
 		if (random() % 2)
 			atomic_store(&cq->prod, atomic_load(&cq->cons) + rnd_val());
@@ -278,11 +281,18 @@ random_write(void)
 		m.lport = (uint16_t)rnd32();
 		post(e, &m);
 		break;
-	case 3:                      /* ring indices of a slot */
+	case 3:                      /* ring indices of a slot, then a kick */
 		atomic_store(&sl->tx_prod, atomic_load(&sl->tx_cons) + rnd_val());
+		shm_kick_if_idle(base, &lay, e, sl, s);
 		break;
 	case 4:
 		atomic_store(&sl->rx_cons, atomic_load(&sl->rx_prod) - rnd_val());
+		shm_kick_if_idle(base, &lay, e, sl, s);
+		break;
+	case 8:                      /* kick bits, any */
+		atomic_store(&k->words[rnd32() % shm_kick_words(hdr->max_sockets)],
+			     ((uint64_t)rnd32() << 32) | rnd32());
+		atomic_store(&k->summary, ((uint64_t)rnd32() << 32) | rnd32());
 		break;
 	case 5:                      /* waiters: channel bits, any */
 		atomic_store(&sl->waiters, ((uint64_t)rnd32() << 32) | rnd32());
@@ -332,9 +342,11 @@ targeted(const char *mode)
 	} else if (strcmp(mode, "txring") == 0) {
 		atomic_store(&sl->tx_prod, atomic_load(&sl->tx_cons) +
 			     hdr->tx_ring_bytes + 1 + rnd32() % 100000);
+		shm_kick_if_idle(base, &lay, e, sl, s);  /* as the shim does */
 	} else if (strcmp(mode, "rxring") == 0) {
 		atomic_store(&sl->rx_cons, atomic_load(&sl->rx_prod) + 1 +
 			     rnd32() % 100000);
+		shm_kick_if_idle(base, &lay, e, sl, s);
 	} else {
 		fprintf(stderr, "dptcp-hostile: unknown mode %s\n", mode);
 		exit(2);
