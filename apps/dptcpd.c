@@ -27,7 +27,7 @@ static int
 dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 {
 	struct shim_daemon *d = &dptcpd;
-	uint64_t sum[12] = { 0 };
+	uint64_t sum[13] = { 0 };
 	unsigned int e, k;
 
 	(void)cmd;
@@ -47,6 +47,7 @@ dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 		sum[9] += atomic_load_explicit(&s->services, memory_order_relaxed);
 		sum[10] += atomic_load_explicit(&s->idled, memory_order_relaxed);
 		sum[11] += atomic_load_explicit(&s->kicks, memory_order_relaxed);
+		sum[12] += atomic_load_explicit(&s->loops, memory_order_relaxed);
 	}
 	rte_tel_data_start_dict(t);
 	TEL_U64(t, "programs_now", atomic_load(&d->programs_now));
@@ -62,6 +63,7 @@ dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 	TEL_U64(t, "resets_on_close", sum[5]);
 	TEL_U64(t, "slots_bound", sum[6]);
 	TEL_U64(t, "orphans", sum[7]);
+	TEL_U64(t, "engine_loops", sum[12]);
 	TEL_U64(t, "conn_services", sum[9]);
 	TEL_U64(t, "conn_idled", sum[10]);
 	TEL_U64(t, "conn_kicks", sum[11]);

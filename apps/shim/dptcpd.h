@@ -80,6 +80,7 @@ struct shim_eng_stats {
 	_Atomic uint64_t slots_bound;     /* gauge: connection slots held */
 	_Atomic uint64_t orphans;         /* gauge: closed by the program, TCP still closing */
 	_Atomic uint64_t programs;        /* gauge: programs attached here */
+	_Atomic uint64_t loops;           /* poll-loop iterations of this engine */
 	_Atomic uint64_t services;        /* connection services (ring checks) */
 	_Atomic uint64_t idled;           /* connections that went quiet */
 	_Atomic uint64_t kicks;           /* connections a program's kick woke */

@@ -1082,6 +1082,7 @@ shim_eng_hook(struct tcp_engine *eng, uint64_t now_us, void *arg)
 
 	(void)now_us;
 	se->d = d;
+	st_inc(&d->eng_stats[e].loops, 1);
 	if (!rte_ring_empty(d->to_eng[e]))
 		eng_control(se, eng, e);
 	for (pe = se->progs; pe != NULL; pe = next) {
