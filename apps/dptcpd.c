@@ -27,8 +27,8 @@ static int
 dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 {
 	struct shim_daemon *d = &dptcpd;
-	uint64_t sum[9] = { 0 };
-	unsigned int e;
+	uint64_t sum[13] = { 0 };
+	unsigned int e, k;
 
 	(void)cmd;
 	(void)params;
@@ -44,6 +44,10 @@ dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 		sum[6] += atomic_load_explicit(&s->slots_bound, memory_order_relaxed);
 		sum[7] += atomic_load_explicit(&s->orphans, memory_order_relaxed);
 		sum[8] += atomic_load_explicit(&s->programs, memory_order_relaxed);
+		sum[9] += atomic_load_explicit(&s->services, memory_order_relaxed);
+		sum[10] += atomic_load_explicit(&s->idled, memory_order_relaxed);
+		sum[11] += atomic_load_explicit(&s->kicks, memory_order_relaxed);
+		sum[12] += atomic_load_explicit(&s->loops, memory_order_relaxed);
 	}
 	rte_tel_data_start_dict(t);
 	TEL_U64(t, "programs_now", atomic_load(&d->programs_now));
@@ -59,6 +63,20 @@ dptcpd_tel_shim(const char *cmd, const char *params, struct rte_tel_data *t)
 	TEL_U64(t, "resets_on_close", sum[5]);
 	TEL_U64(t, "slots_bound", sum[6]);
 	TEL_U64(t, "orphans", sum[7]);
+	TEL_U64(t, "engine_loops", sum[12]);
+	TEL_U64(t, "conn_services", sum[9]);
+	TEL_U64(t, "conn_idled", sum[10]);
+	TEL_U64(t, "conn_kicks", sum[11]);
+	for (k = 0; k < SHIM_VIOL_COUNT; k++) {
+		char name[32];
+		uint64_t v = 0;
+
+		for (e = 0; e < d->n_engines; e++)
+			v += atomic_load_explicit(&d->eng_stats[e].viol[k],
+						  memory_order_relaxed);
+		snprintf(name, sizeof(name), "viol_%s", shim_viol_names[k]);
+		TEL_U64(t, name, v);
+	}
 	return 0;
 }
 

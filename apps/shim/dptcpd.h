@@ -55,17 +55,35 @@ struct shim_ctl_msg {
 	uint32_t from, to;            /* member numbers (FORK, MEMBER_GONE) */
 };
 
+/* Kinds of protocol violation, each counted on its own (telemetry
+ * "viol_<name>", names in shim_viol_names[]). */
+enum shim_viol {
+	SHIM_VIOL_CMDQ_INDEX,    /* command queue prod - cons > SHM_QLEN */
+	SHIM_VIOL_EVTQ_INDEX,    /* event queue cons beyond what we produced */
+	SHIM_VIOL_BAD_OP,        /* unknown command */
+	SHIM_VIOL_BAD_SLOT,      /* slot out of range, not bound here, stale gen */
+	SHIM_VIOL_TX_RING,       /* TX ring tx_prod - tx_cons > size */
+	SHIM_VIOL_RX_RING,       /* RX ring rx_prod - rx_cons > size */
+	SHIM_VIOL_COUNT
+};
+extern const char *const shim_viol_names[SHIM_VIOL_COUNT];
+
 /* Counters of one engine's service, read (relaxed) by telemetry. */
 struct shim_eng_stats {
 	_Atomic uint64_t commands;
 	_Atomic uint64_t wakeups;        /* doorbell writes */
 	_Atomic uint64_t accepted;
 	_Atomic uint64_t connects;
-	_Atomic uint64_t violations;
+	_Atomic uint64_t violations;      /* programs disconnected for one */
+	_Atomic uint64_t viol[SHIM_VIOL_COUNT];
 	_Atomic uint64_t resets_on_close; /* closed with unread data */
 	_Atomic uint64_t slots_bound;     /* gauge: connection slots held */
 	_Atomic uint64_t orphans;         /* gauge: closed by the program, TCP still closing */
 	_Atomic uint64_t programs;        /* gauge: programs attached here */
+	_Atomic uint64_t loops;           /* poll-loop iterations of this engine */
+	_Atomic uint64_t services;        /* connection services (ring checks) */
+	_Atomic uint64_t idled;           /* connections that went quiet */
+	_Atomic uint64_t kicks;           /* connections a program's kick woke */
 };
 
 struct shim_daemon {

@@ -37,7 +37,9 @@ struct shim_conn {
 	bool shut_pending;           /* FIN after the TX ring drains */
 	bool close_pending;          /* the program closed it: drain, dpt_close */
 	bool orphan;                 /* slot released, TCP still closing */
+	bool active;                 /* on pe->active (shm_proto.h KICKS) */
 	TAILQ_ENTRY(shim_conn) link; /* pe->conns, or lsn->accq */
+	TAILQ_ENTRY(shim_conn) alink; /* pe->active */
 };
 TAILQ_HEAD(shim_conn_list, shim_conn);
 
@@ -71,8 +73,10 @@ struct shim_pe {
 	uint64_t chan_mask;
 	uint64_t members;            /* live member numbers, as control said */
 	struct shim_conn_list conns; /* bound to slots, or closing */
+	struct shim_conn_list active; /* of conns: those to service */
 	bool dying;                  /* DETACH received or violation */
 	bool violated;
+	bool aborted;                /* every connection reset after a violation */
 	struct shim_pe *next;
 };
 
@@ -97,15 +101,48 @@ pe_slot(struct shim_pe *pe, uint32_t s)
 	return shm_slot_at(pe->p->base, &pe->p->lay, s);
 }
 
-/* A protocol violation: count it, stop serving the program, tell the
- * control thread (which disconnects it). */
+const char *const shim_viol_names[SHIM_VIOL_COUNT] = {
+	[SHIM_VIOL_CMDQ_INDEX] = "cmdq_index",
+	[SHIM_VIOL_EVTQ_INDEX] = "evtq_index",
+	[SHIM_VIOL_BAD_OP] = "bad_op",
+	[SHIM_VIOL_BAD_SLOT] = "bad_slot",
+	[SHIM_VIOL_TX_RING] = "tx_ring",
+	[SHIM_VIOL_RX_RING] = "rx_ring",
+};
+
+/* The connection has something to move or finish: service it each loop
+ * until it goes quiet (shm_proto.h, KICKS). */
+static inline void
+conn_activate(struct shim_pe *pe, struct shim_conn *sc)
+{
+	if (sc->active || sc->orphan || sc->slot == SLOT_NONE)
+		return;
+	sc->active = true;
+	TAILQ_INSERT_TAIL(&pe->active, sc, alink);
+	atomic_store_explicit(&pe_slot(pe, sc->slot)->eng_idle, 0,
+			      memory_order_relaxed);
+}
+
+static inline void
+conn_deactivate(struct shim_pe *pe, struct shim_conn *sc)
+{
+	if (!sc->active)
+		return;
+	sc->active = false;
+	TAILQ_REMOVE(&pe->active, sc, alink);
+}
+
+/* A protocol violation: count it (the first per program and engine: the
+ * program is not served further), tell the control thread (which
+ * disconnects it). */
 static void
-pe_violation(struct shim_pe *pe, const char *what)
+pe_violation(struct shim_pe *pe, enum shim_viol kind, const char *what)
 {
 	if (pe->violated)
 		return;
 	pe->violated = true;
 	st_inc(&pe->st->violations, 1);
+	st_inc(&pe->st->viol[kind], 1);
 	DP_LOG(WARNING, "shim: program %u (pid %d) violated the protocol on engine %u: %s; disconnecting it",
 	       pe->p->id, (int)pe->p->pid, pe->e, what);
 	struct shim_ctl_msg *m = malloc(sizeof(*m));
@@ -177,9 +214,11 @@ slot_bind_conn(struct shim_pe *pe, struct shim_conn *sc, uint32_t s,
 		atomic_store_explicit(&sl->rip, ci.remote_ip, memory_order_relaxed);
 		atomic_store_explicit(&sl->rport, ci.remote_port, memory_order_relaxed);
 	}
+	atomic_store_explicit(&sl->eng_idle, 0, memory_order_relaxed);
 	atomic_store_explicit(&sl->state, state, memory_order_release);
 	TAILQ_INSERT_TAIL(&pe->conns, sc, link);
 	st_inc(&pe->st->slots_bound, 1);
+	conn_activate(pe, sc);
 }
 
 /* The program may reuse the slot: we never touch it again. */
@@ -193,6 +232,7 @@ slot_release_conn(struct shim_pe *pe, struct shim_conn *sc)
 	atomic_store_explicit(&pe_slot(pe, sc->slot)->released, sc->gen,
 			      memory_order_release);
 	TAILQ_REMOVE(&pe->conns, sc, link);
+	conn_deactivate(pe, sc);
 	sc->slot = SLOT_NONE;
 	st_inc(&pe->st->slots_bound, -1);
 }
@@ -229,6 +269,7 @@ conn_gone(struct shim_conn *sc, int err, bool fin)
 	atomic_store_explicit(&sl->err, err, memory_order_relaxed);
 	atomic_store_explicit(&sl->state, SHM_ST_CLOSED, memory_order_release);
 	slot_changed(pe, sl);
+	conn_activate(pe, sc);       /* a pending close can finish now */
 }
 
 static void
@@ -277,13 +318,16 @@ shim_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 			slot_changed(pe, sl);
 		}
 		sc->rx_ready = true;
+		conn_activate(pe, sc);
 		break;
 	case DPT_EV_READABLE:
 	case DPT_EV_PEER_CLOSED:
 		sc->rx_ready = true;
+		conn_activate(sc->pe, sc);
 		break;
 	case DPT_EV_WRITABLE:
 		sc->tx_blocked = false;
+		conn_activate(sc->pe, sc);
 		break;
 	case DPT_EV_CLOSED:
 		conn_gone(sc, 0, true);
@@ -311,7 +355,7 @@ conn_drain_tx(struct shim_pe *pe, struct shim_conn *sc, struct shm_slot *sl,
 	uint8_t *ring;
 
 	if (n > size) {
-		pe_violation(pe, "TX ring index out of range");
+		pe_violation(pe, SHIM_VIOL_TX_RING, "TX ring index out of range");
 		return true;
 	}
 	if (n == 0)
@@ -362,7 +406,7 @@ conn_fill_rx(struct shim_pe *pe, struct shim_conn *sc, struct shm_slot *sl,
 	uint8_t *ring;
 
 	if (used > size) {
-		pe_violation(pe, "RX ring index out of range");
+		pe_violation(pe, SHIM_VIOL_RX_RING, "RX ring index out of range");
 		return;
 	}
 	if (!sc->rx_ready || sc->rx_eof || sc->c == NULL)
@@ -436,6 +480,7 @@ conn_service(struct shim_pe *pe, struct shim_conn *sc)
 	struct shm_slot *sl = pe_slot(pe, sc->slot);
 	bool changed = false, tx_empty;
 
+	st_inc(&pe->st->services, 1);
 	tx_empty = conn_drain_tx(pe, sc, sl, &changed);
 	if (pe->violated)
 		return;
@@ -451,6 +496,92 @@ conn_service(struct shim_pe *pe, struct shim_conn *sc)
 		slot_changed(pe, sl);
 	if (sc->close_pending && (tx_empty || sc->c == NULL))
 		conn_close_now(pe, sc, false);
+}
+
+/* Nothing for the engine to do until TCP or the program moves: TX ring
+ * empty (or TCP's buffer full: DPT_EV_WRITABLE re-activates), and nothing
+ * to read from TCP (or the RX ring full: the program's kick re-activates). */
+static bool
+conn_quiet(struct shim_pe *pe, struct shim_conn *sc, struct shm_slot *sl)
+{
+	uint32_t tx_prod, rx_cons;
+
+	if (sc->shut_pending || sc->close_pending)
+		return false;
+	if (sc->c == NULL)
+		return true;
+	tx_prod = atomic_load_explicit(&sl->tx_prod, memory_order_acquire);
+	rx_cons = atomic_load_explicit(&sl->rx_cons, memory_order_acquire);
+	if (tx_prod != sc->tx_cons && !sc->tx_blocked)
+		return false;
+	return !sc->rx_ready || sc->rx_eof ||
+	       sc->rx_prod - rx_cons >= pe->p->rx_bytes;
+}
+
+/* Service the active connections; drop the quiet ones from the list with
+ * the KICKS handshake (eng_idle = 1, fence, re-check). */
+static void
+pe_service_active(struct shim_pe *pe)
+{
+	struct shim_conn *sc, *nsc;
+
+	for (sc = TAILQ_FIRST(&pe->active); sc != NULL && !pe->violated;
+	     sc = nsc) {
+		struct shm_slot *sl;
+
+		nsc = TAILQ_NEXT(sc, alink);
+		conn_service(pe, sc);
+		if (!sc->active || pe->violated)
+			continue;        /* released (maybe freed), or stopping */
+		sl = pe_slot(pe, sc->slot);
+		if (!conn_quiet(pe, sc, sl))
+			continue;
+		atomic_store_explicit(&sl->eng_idle, 1, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!conn_quiet(pe, sc, sl)) {
+			atomic_store_explicit(&sl->eng_idle, 0,
+					      memory_order_relaxed);
+			continue;
+		}
+		conn_deactivate(pe, sc);
+		st_inc(&pe->st->idled, 1);
+	}
+}
+
+/* The program's kicks (shm_proto.h, KICKS): activate the slots named.
+ * Bits of unknown or unbound slots are ignored (a kick may race with a
+ * close); the work is bounded by the bitmap's size. */
+static void
+pe_kicks(struct shim_pe *pe)
+{
+	struct shm_kick *k = shm_kick_at(pe->p->base, &pe->p->lay, pe->e);
+	uint32_t nwords = shm_kick_words(pe->p->max_sockets), w;
+	uint64_t sum, bits;
+
+	if (atomic_load_explicit(&k->summary, memory_order_relaxed) == 0)
+		return;
+	sum = atomic_exchange(&k->summary, 0);
+	while (sum != 0) {
+		uint32_t b = (uint32_t)__builtin_ctzll(sum);
+
+		sum &= sum - 1;
+		for (w = b; w < nwords; w += 64) {
+			if (atomic_load_explicit(&k->words[w],
+						 memory_order_relaxed) == 0)
+				continue;
+			bits = atomic_exchange(&k->words[w], 0);
+			while (bits != 0) {
+				uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+				bits &= bits - 1;
+				if (s < pe->p->max_sockets &&
+				    pe->ps[s].kind == PS_CONN) {
+					conn_activate(pe, pe->ps[s].obj);
+					st_inc(&pe->st->kicks, 1);
+				}
+			}
+		}
+	}
 }
 
 /* --- commands ---------------------------------------------------------- */
@@ -656,8 +787,10 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 		sc = cmd_conn(pe, m);
 		if (sc == NULL)
 			r->status = -EBADF;
-		else if (sc->c != NULL)
+		else if (sc->c != NULL) {
 			sc->shut_pending = true;
+			conn_activate(pe, sc);
+		}
 		break;
 	case SHM_OP_CLOSE:
 		sc = cmd_conn(pe, m);
@@ -675,7 +808,7 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 			conn_close_now(pe, sc, true);
 		} else {
 			sc->close_pending = true;
-			conn_service(pe, sc);    /* may release it at once */
+			conn_activate(pe, sc);   /* drains, then dpt_close() */
 		}
 		break;
 	case SHM_OP_SETOPT:
@@ -690,13 +823,13 @@ pe_exec(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 					       (int)m->arg2);
 		break;
 	default:
-		pe_violation(pe, "unknown command");
+		pe_violation(pe, SHIM_VIOL_BAD_OP, "unknown command");
 		r->status = -EINVAL;
 		break;
 	}
 	/* A correct shim never names a slot that is not its own here. */
 	if (r->status == -EBADF)
-		pe_violation(pe, "command on a slot not bound here");
+		pe_violation(pe, SHIM_VIOL_BAD_SLOT, "command on a slot not bound here");
 	/* A new slot belongs to its creator (the accepted one for ACCEPT). */
 	if (r->status == 0 && (m->op == SHM_OP_LISTEN ||
 			       m->op == SHM_OP_CONNECT))
@@ -722,7 +855,7 @@ pe_commands(struct shim_pe *pe)
 		if (n == 0)
 			continue;
 		if (n > SHM_QLEN) {
-			pe_violation(pe, "command queue index out of range");
+			pe_violation(pe, SHIM_VIOL_CMDQ_INDEX, "command queue index out of range");
 			return;
 		}
 		while (n > 0 && done < CMDS_PER_POLL && !pe->violated) {
@@ -732,7 +865,7 @@ pe_commands(struct shim_pe *pe)
 			struct shm_msg m, r;
 
 			if (used > SHM_QLEN) {
-				pe_violation(pe, "event queue index out of range");
+				pe_violation(pe, SHIM_VIOL_EVTQ_INDEX, "event queue index out of range");
 				return;
 			}
 			if (used == SHM_QLEN)
@@ -788,6 +921,7 @@ pe_let_go_all(struct shim_pe *pe)
 				conn_close_now(pe, sc, true);
 			} else {
 				sc->close_pending = true;
+				conn_activate(pe, sc);
 			}
 		}
 	}
@@ -842,6 +976,7 @@ pe_member_gone(struct shim_pe *pe, uint32_t m)
 			conn_close_now(pe, sc, true);
 		} else {
 			sc->close_pending = true;
+			conn_activate(pe, sc);
 		}
 	}
 }
@@ -903,6 +1038,7 @@ eng_control(struct shim_eng *se, struct tcp_engine *eng, unsigned int e)
 					(1ull << m->prog->n_channels) - 1;
 			pe->members = 1;     /* the first process is member 0 */
 			TAILQ_INIT(&pe->conns);
+			TAILQ_INIT(&pe->active);
 			pe->next = se->progs;
 			se->progs = pe;
 			st_inc(&pe->st->programs, 1);
@@ -943,24 +1079,26 @@ shim_eng_hook(struct tcp_engine *eng, uint64_t now_us, void *arg)
 	unsigned int e = tcp_engine_id(eng);
 	struct shim_eng *se = &shim_engs[e];
 	struct shim_pe *pe, *next;
-	struct shim_conn *sc, *nsc;
 
 	(void)now_us;
 	se->d = d;
+	st_inc(&d->eng_stats[e].loops, 1);
 	if (!rte_ring_empty(d->to_eng[e]))
 		eng_control(se, eng, e);
 	for (pe = se->progs; pe != NULL; pe = next) {
 		next = pe->next;
-		if (!pe->dying && !pe->violated)
+		if (!pe->dying && !pe->violated) {
+			pe_kicks(pe);
 			pe_commands(pe);
-		for (sc = TAILQ_FIRST(&pe->conns); sc != NULL && !pe->violated;
-		     sc = nsc) {
-			nsc = TAILQ_NEXT(sc, link);
-			conn_service(pe, sc);
 		}
-		if (pe->violated && !pe->dying) {
-			/* Stop at once: reset everything, wait for DETACH. */
+		pe_service_active(pe);
+		if (pe->violated && !pe->aborted) {
+			/* Stop at once: reset everything, wait for DETACH.
+			 * Also when it was already dying: connections still
+			 * draining its TX rings (close_pending) would never be
+			 * serviced again once violated. */
 			pe->dying = true;
+			pe->aborted = true;
 			pe_let_go_all(pe);
 		}
 		pe_flush_wake(pe);

@@ -747,6 +747,8 @@ ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 				ps->rx_cons += (uint32_t)k;
 				atomic_store_explicit(&sl->rx_cons, ps->rx_cons,
 						      memory_order_release);
+				shm_kick_if_idle(ps_shm.base, &ps_shm.lay,
+						 ps->engine, sl, ps->slot);
 			}
 			got += k;
 			if (got == want || !(flags & MSG_WAITALL) ||
@@ -807,6 +809,7 @@ ps_tx_advance(struct ps_sock *ps, struct shm_slot *sl, uint32_t k)
 {
 	ps->tx_prod += k;
 	atomic_store_explicit(&sl->tx_prod, ps->tx_prod, memory_order_release);
+	shm_kick_if_idle(ps_shm.base, &ps_shm.lay, ps->engine, sl, ps->slot);
 }
 
 ssize_t

@@ -19,6 +19,7 @@
  *                                   then per engine e a command queue and
  *                                   an event queue (struct shm_q)
  *   [slot 0 .. max_sockets-1]       per dptcp socket: struct shm_slot
+ *   [kick area of engine 0 .. n_engines-1]  struct shm_kick + words
  *   [data: slot i's RX ring, TX ring]  rx_ring_bytes + tx_ring_bytes each
  *
  * CHANNELS. A program thread claims a free channel (the shim's own
@@ -142,10 +143,25 @@
  * see the same stream; two members reading one connection at the same
  * instant are not serialised against each other.
  *
+ * KICKS (engine work proportional to activity, not to connections). An
+ * engine services only its "active" connections: those with something to
+ * move or to finish (events from TCP, commands, kicks). A connection with
+ * nothing to do (TX ring empty or TCP's send buffer full, and no data from
+ * TCP or the RX ring full) leaves the active list: the engine stores
+ * slot.eng_idle = 1, seq_cst fence, re-reads tx_prod and rx_cons, and
+ * stays active if either moved. The program, after storing tx_prod or
+ * rx_cons: seq_cst fence, load eng_idle; if it is 1, it kicks: sets bit
+ * (slot % 64) of kick word (slot / 64) of the slot's engine (fetch_or),
+ * then bit (word % 64) of that engine's kick summary. The engine loads
+ * each program's summary once per loop (one load when nothing happened),
+ * exchanges what it finds with 0 and activates the named slots (unknown
+ * or unbound slots are ignored: a kick may race with close). So an idle
+ * connection costs nothing per loop; a kick costs the program two atomic
+ * ORs only when the engine had stopped watching.
+ *
  * NOT YET (kept possible by this layout): exec (the shim's fds are
  * CLOEXEC; a new image re-attaches), per-epoll doorbells for nested epoll,
- * readiness events in evt[] for O(ready) epoll, kick flags so engines need
- * not poll idle rings. */
+ * readiness events in evt[] for O(ready) epoll. */
 #ifndef SHM_PROTO_H
 #define SHM_PROTO_H
 
@@ -154,7 +170,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x316d737063747064ULL /* "dptcpsm1" */
-#define SHM_VERSION 2
+#define SHM_VERSION 3
 #define SHM_MAX_ENGINES 64
 #define SHM_MAX_CHANNELS 64      /* one bit each in shm_slot.waiters */
 #define SHM_QLEN 64              /* entries per command / event queue */
@@ -295,14 +311,30 @@ struct shm_slot {
 	_Atomic uint32_t released;   /* gen the stack has let go of */
 	_Atomic uint32_t lip, rip;   /* host order */
 	_Atomic uint32_t lport, rport;
-	uint8_t pad5[SHM_LINE - 32];
+	_Atomic uint32_t eng_idle;   /* 1: the engine waits for a kick (KICKS) */
+	uint8_t pad5[SHM_LINE - 36];
 	_Atomic uint32_t accq[SHM_MAX_ENGINES]; /* listener: engine e's waiting */
 };
+
+/* An engine's kick area (KICKS): the summary on its own line, then
+ * kick_words(max_sockets) words, one bit per slot. */
+struct shm_kick {
+	_Atomic uint64_t summary;    /* bit w % 64: some word w has bits */
+	uint8_t pad[SHM_LINE - 8];
+	_Atomic uint64_t words[];
+};
+
+static inline uint32_t
+shm_kick_words(uint32_t max_sockets)
+{
+	return (max_sockets + 63) / 64;
+}
 
 /* Where everything is, from the sizes alone (both sides compute it). */
 struct shm_layout {
 	uint64_t off_chan, chan_bytes;
 	uint64_t off_slots, slot_bytes;
+	uint64_t off_kick, kick_bytes;   /* per engine */
 	uint64_t off_data, region_bytes;
 };
 
@@ -323,8 +355,11 @@ shm_layout(uint32_t n_engines, uint32_t n_channels, uint32_t max_sockets,
 	l->slot_bytes = shm_align(sizeof(struct shm_slot), SHM_LINE);
 	l->off_slots = shm_align(l->off_chan + n_channels * l->chan_bytes,
 				 4096);
-	l->off_data = shm_align(l->off_slots +
+	l->off_kick = shm_align(l->off_slots +
 				(uint64_t)max_sockets * l->slot_bytes, 4096);
+	l->kick_bytes = shm_align(sizeof(struct shm_kick) +
+				  8ull * shm_kick_words(max_sockets), SHM_LINE);
+	l->off_data = shm_align(l->off_kick + n_engines * l->kick_bytes, 4096);
 	l->region_bytes = l->off_data + (uint64_t)max_sockets *
 			  ((uint64_t)rx_ring_bytes + tx_ring_bytes);
 }
@@ -355,6 +390,28 @@ shm_slot_at(void *base, const struct shm_layout *l, uint32_t s)
 {
 	return (struct shm_slot *)((uint8_t *)base + l->off_slots +
 				   s * l->slot_bytes);
+}
+
+static inline struct shm_kick *
+shm_kick_at(void *base, const struct shm_layout *l, uint32_t e)
+{
+	return (struct shm_kick *)((uint8_t *)base + l->off_kick +
+				   e * l->kick_bytes);
+}
+
+/* The program's side of KICKS, after storing tx_prod or rx_cons. */
+static inline void
+shm_kick_if_idle(void *base, const struct shm_layout *l, uint32_t e,
+		 struct shm_slot *sl, uint32_t s)
+{
+	struct shm_kick *k;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&sl->eng_idle, memory_order_relaxed) == 0)
+		return;
+	k = shm_kick_at(base, l, e);
+	atomic_fetch_or(&k->words[s / 64], 1ull << (s % 64));
+	atomic_fetch_or(&k->summary, 1ull << ((s / 64) % 64));
 }
 
 static inline uint8_t *
