@@ -67,7 +67,9 @@ def victim(results, k, flowing):
             while True:
                 b = s.recv(CHUNK)
                 if not b:
-                    end.setdefault("how", "EOF")
+                    # Nothing was unread at the kill: a FIN first, as
+                    # Linux sends; our next data then draws the reset.
+                    end["eof_first"] = True
                     return
                 n[0] += len(b)
                 if n[0] >= (1 << 20):
@@ -90,7 +92,11 @@ def victim(results, k, flowing):
         end.setdefault("how", "send error %s" % e)
     t.join(60)
     s.close()
-    results[k] = (n[0], end.get("how", "?"))
+    how = end.get("how", "?")
+    if end.get("eof_first"):
+        how = "EOF, then " + how if how != "ECONNRESET" else how
+        log("A conn %d: FIN before the reset (nothing was unread when it died)" % k[1])
+    results[k] = (n[0], how)
 
 def say(name):
     with open(os.path.join(tmp, name + ".tmp"), "w") as f:
