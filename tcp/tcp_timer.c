@@ -1,18 +1,21 @@
 /* tcp_timer.c — the hierarchical timing wheel: a level-L slot holds the
  * timers due within 2^(8(L+1)) ticks; when level 0 wraps, the next slot of
- * the level above is cascaded down, so each timer fires on its exact tick.
- *
- * With a million timers scattered over memory, the cost is cache (and TLB)
- * misses, not instructions. Expiry touches each timer twice: when its
- * upper-level slot cascades, and when it fires. Following one list at a
- * cascade waits for one miss per timer; following the TCP_WHEEL_LANES
- * lanes of the slot side by side, each next timer prefetched as soon as it
- * is known, keeps that many in flight. Arming stays cheap because the lane
- * is taken from bits of the expiry already at hand (no counter, no extra
- * memory), and the loop that advances time skips empty slots by bitmap. */
+ * the level above is cascaded down, so each timer fires on its exact tick. */
 #include <string.h>
 
 #include "tcp_timer.h"
+
+/* Why it is built this way: with a million timers scattered over memory,
+ * expiry costs cache misses, not instructions. Each timer is touched
+ * twice: when its upper-level slot cascades, and when it fires. Following
+ * one list at a cascade waits for one miss per timer; following the
+ * TCP_WHEEL_LANES lanes of the slot side by side, each next timer
+ * prefetched as soon as it is known, keeps that many in flight. Arming
+ * stays as cheap as before because the lane comes from bits of the expiry
+ * already at hand (no counter, no extra memory touched); timers due
+ * within the same 1/8 of a slot share a lane, so a burst armed for one
+ * instant is walked one miss at a time, as every slot was before. The
+ * loop that advances time jumps over empty slots with a bitmap. */
 
 #define SLOT_MASK  (TCP_WHEEL_SLOTS - 1)
 #define LEVEL_LISTS (TCP_WHEEL_SLOTS * TCP_WHEEL_LANES)
