@@ -153,7 +153,11 @@
 	X(test_dsack_for_duplicate_segment) \
 	X(test_sack_blocks_received_validated) \
 	X(test_time_wait_ts_kept_and_reuse_by_newer_ts) \
-	X(test_window_update_from_ack_of_new_data_old_seq)
+	X(test_window_update_from_ack_of_new_data_old_seq) \
+	/* the timer wheel on its own: t_wheel.c */     \
+	X(test_wheel_timer_fires_on_its_exact_tick_at_every_level) \
+	X(test_wheel_random_arms_and_stops_fire_once_on_their_tick) \
+	X(test_wheel_callbacks_may_arm_and_stop_timers)
 
 #define UNIT_TEST_DECL(n) void n(void);
 UNIT_TESTS(UNIT_TEST_DECL)
