@@ -41,6 +41,7 @@ void
 ps_core_lock(void)
 {
 	pthread_mutex_lock(&ps_attach_mu);
+	ps_port_lock();
 	pthread_rwlock_wrlock(&ps_fd_lock);
 	pthread_mutex_lock(&ps_chan_mu);
 	pthread_mutex_lock(&ps_slot_mu);
@@ -52,6 +53,7 @@ ps_core_unlock(void)
 	pthread_mutex_unlock(&ps_slot_mu);
 	pthread_mutex_unlock(&ps_chan_mu);
 	pthread_rwlock_unlock(&ps_fd_lock);
+	ps_port_unlock();
 	pthread_mutex_unlock(&ps_attach_mu);
 }
 
@@ -67,6 +69,7 @@ ps_core_child(enum ps_child_mode mode, int member_sock, uint32_t member)
 	int fd;
 
 	pthread_mutex_init(&ps_attach_mu, NULL);
+	ps_port_child();
 	pthread_rwlock_init(&ps_fd_lock, NULL);
 	pthread_mutex_init(&ps_chan_mu, NULL);
 	pthread_mutex_init(&ps_slot_mu, NULL);
@@ -486,7 +489,8 @@ ps_sleep(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk, int timeout_ms)
 	if (r > 0) {
 		if (p[nk].revents & POLLIN)
 			(void)!ps_real.read(p[nk].fd, &v, sizeof(v));
-		if (p[nk + 1].revents & (POLLIN | POLLHUP | POLLERR))
+		/* POLLIN alone is a port answer (PORTS) for another thread. */
+		if (p[nk + 1].revents & (POLLHUP | POLLERR))
 			atomic_store(&ps_shm.dead, 1);
 		for (i = 0; i < nk; i++) {
 			kfds[i].revents = p[i].revents;

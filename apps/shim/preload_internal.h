@@ -101,6 +101,7 @@ struct ps_sock {
 	uint32_t lip, rip;        /* host order */
 	uint16_t lport, rport;
 	uint32_t rx_cons, tx_prod;  /* our indices (mirrored in the slot) */
+	uint32_t port_handle;     /* dptcpd's port table entry, 0: none */
 	/* options (SOL_SOCKET / IPPROTO_TCP / IPPROTO_IP), as Linux keeps them */
 	int reuseaddr, reuseport, keepalive, nodelay;
 	int keepidle, keepintvl, keepcnt;
@@ -183,6 +184,14 @@ ps_maybe(int fd)
 	return fd >= 0 && fd < PS_FD_MAX &&
 	       atomic_load_explicit(&ps_fds[fd], memory_order_acquire) != NULL;
 }
+
+/* preload_port.c: dptcpd's port table (shm_proto.h "PORTS") */
+int ps_port_bind(uint32_t ip, uint16_t port, int reuseaddr, int reuseport,
+		 uint32_t *handle, uint16_t *port_out);
+int ps_port_op(struct ps_sock *ps, uint32_t op);   /* SHM_PORT_* op */
+void ps_port_lock(void);
+void ps_port_unlock(void);
+void ps_port_child(void);
 
 /* preload_sock.c */
 ssize_t ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n,

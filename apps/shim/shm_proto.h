@@ -212,6 +212,37 @@ struct shm_fork_ack {
 	uint32_t reserved;
 };
 
+/* Ports (see "PORTS"): the shim sends shm_port_req on its Unix socket,
+ * dptcpd answers shm_port_ack on it. */
+enum shm_port_op {
+	SHM_PORT_BIND = 1,       /* ip, port (0: ephemeral), flags: a handle */
+	SHM_PORT_LISTEN,         /* handle, port, flags (as they are now) */
+	SHM_PORT_UNLISTEN,       /* handle, port: bound, no longer listening */
+	SHM_PORT_RELEASE,        /* handle, port: the sender's reference goes */
+};
+#define SHM_PORT_REUSEADDR 0x1u
+#define SHM_PORT_REUSEPORT 0x2u
+
+struct shm_port_req {
+	uint32_t magic;          /* SHM_PORT_MAGIC */
+	uint32_t op;             /* enum shm_port_op */
+	uint32_t seq;            /* echoed in the ack */
+	uint32_t handle;
+	uint32_t ip;             /* host order, 0: any */
+	uint16_t port;
+	uint16_t flags;          /* SHM_PORT_* */
+};
+#define SHM_PORT_MAGIC 0x64707470u
+
+struct shm_port_ack {
+	uint32_t magic;          /* SHM_PORT_MAGIC */
+	int32_t status;          /* 0, or a negative errno (-EADDRINUSE) */
+	uint32_t seq;
+	uint32_t handle;         /* BIND: the new handle */
+	uint16_t port;           /* BIND: the port (chosen when 0 was asked) */
+	uint16_t reserved;
+};
+
 struct shm_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -235,7 +266,8 @@ struct shm_hdr {
 /* One 64-byte queue entry: a command or its completion. */
 enum shm_op {
 	SHM_OP_NONE = 0,
-	SHM_OP_LISTEN,      /* slot, gen, ip, port, arg = backlog */
+	SHM_OP_LISTEN,      /* slot, gen, ip, port, arg = backlog,
+			     * arg2 = SHM_LISTEN_* flags */
 	SHM_OP_UNLISTEN,    /* slot, gen */
 	SHM_OP_ACCEPT,      /* slot/gen = listener; arg = new slot, arg2 = its gen;
 			     * completion: addresses, status -EAGAIN if none */
@@ -246,6 +278,8 @@ enum shm_op {
 	SHM_OP_SETOPT,      /* slot, gen, arg = enum dpt_opt, arg2 = value */
 	SHM_OP_COUNT
 };
+
+#define SHM_LISTEN_REUSEPORT 0x1u  /* SHM_OP_LISTEN arg2: SO_REUSEPORT set */
 
 struct shm_msg {
 	uint16_t op;
