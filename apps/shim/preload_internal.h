@@ -119,7 +119,10 @@ struct ps_shm {
 	uint32_t rx_bytes, tx_bytes, spin_us;
 	uint32_t local_ip, prefix_len, gateway;
 	int ctl_fd;               /* this member's Unix socket */
+	int memfd;                /* the region (kept for exec) */
 	uint32_t member;          /* shm_proto.h "FORK": 0 unless forked */
+	pid_t pid;                /* the process that attached, forked or exec'd */
+	uint32_t exec_gen;        /* execs of this member so far (EXEC) */
 	int doorbell[SHM_MAX_CHANNELS];
 	_Atomic int dead;         /* dptcpd went away */
 };
@@ -158,6 +161,8 @@ enum ps_child_mode {
 	PS_CHILD_DETACHED,    /* it could not: the child keeps off the region */
 };
 void ps_core_child(enum ps_child_mode mode, int member_sock, uint32_t member);
+int ps_use_region(int memfd, uint64_t region_bytes);
+void ps_exec_adopt(void);               /* preload_exec.c: constructor */
 void ps_fork_prepare(void);             /* preload_fork.c: pthread_atfork */
 void ps_fork_parent(void);
 void ps_fork_child(void);
