@@ -1582,6 +1582,10 @@ ioctl(int fd, unsigned long req, ...)
 	if (ps == NULL)
 		return ps_real.ioctl(fd, req, arg);
 	switch (req) {
+	case FIOCLEX:               /* the fd's flag: the kernel's (exec) */
+	case FIONCLEX:
+		ps_put(ps);
+		return ps_real.ioctl(fd, req, arg);
 	case FIONBIO:
 		if (arg == NULL)
 			ret = -EFAULT;
