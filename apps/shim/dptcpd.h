@@ -39,6 +39,7 @@ struct shim_prog {
 	int fork_to;                  /* member being made, -1: none */
 	bool detaching;
 	struct port_ent *ports;       /* its port table entries (dptcpd_ports.c) */
+	uint32_t n_ports;
 	struct shim_prog *next;
 };
 

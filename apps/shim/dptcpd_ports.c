@@ -76,6 +76,7 @@ port_link(struct port_ent *e)
 		e->pnext->pprev = &e->pnext;
 	e->pprev = &e->p->ports;
 	e->p->ports = e;
+	e->p->n_ports++;
 }
 
 static void
@@ -87,6 +88,7 @@ port_unlink(struct port_ent *e)
 	*e->pprev = e->pnext;
 	if (e->pnext != NULL)
 		e->pnext->pprev = e->pprev;
+	e->p->n_ports--;
 	free(e);
 }
 
@@ -112,6 +114,18 @@ port_bind(struct shim_prog *p, unsigned int m, const struct shm_port_req *rq,
 
 	if (e == NULL)
 		return -ENOMEM;
+	/* One handle per socket: a program asking for more than it has
+	 * slots is lying, and must not grow dptcpd's memory. */
+	if (p->n_ports >= p->max_sockets) {
+		free(e);
+		return -ENOBUFS;
+	}
+	/* Linux: ports below ip_unprivileged_port_start (1024) need
+	 * CAP_NET_BIND_SERVICE; here, root (the program's SO_PEERCRED). */
+	if (rq->port != 0 && rq->port < 1024 && p->uid != 0) {
+		free(e);
+		return -EACCES;
+	}
 	e->p = p;
 	e->ip = rq->ip;
 	e->flags = rq->flags & (SHM_PORT_REUSEADDR | SHM_PORT_REUSEPORT);

@@ -196,7 +196,9 @@
  * decides: two sockets clash on overlapping addresses (equal or either
  * the wildcard) unless both set SO_REUSEADDR and the other does not
  * listen, or both set SO_REUSEPORT and belong to one uid (the program's
- * SO_PEERCRED). A handle has a reference per member (copied at fork,
+ * SO_PEERCRED); a port below 1024 needs uid 0 (EACCES, Linux's
+ * CAP_NET_BIND_SERVICE rule); a program holds at most max_sockets
+ * handles (ENOBUFS). A handle has a reference per member (copied at fork,
  * dropped at RELEASE and member death); the whole program's go when it
  * dies, before a restarted program's requests are read. Accepted and
  * connected sockets and TIME_WAIT do not hold ports here. The engines do
