@@ -595,6 +595,7 @@ shim_ctl_stop(struct shim_daemon *d)
 	/* The engines have stopped (dp_run returned): nothing uses these. */
 	while ((p = ctl_progs) != NULL) {
 		ctl_progs = p->next;
+		shim_ports_prog_gone(p);
 		prog_free(p);
 	}
 }

@@ -132,7 +132,7 @@ ps_exec_prepare(char *const envp[], struct ps_exec_ctx *x)
 			continue;
 		if (!(fl & FD_CLOEXEC))
 			keep = true;
-		if (nf == cap) {
+		if (nf == cap || ns == cap) {
 			void *a, *b;
 
 			cap = cap ? cap * 2 : 64;
