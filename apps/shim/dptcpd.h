@@ -19,9 +19,12 @@ struct tcp_engine;
 struct rte_ring;
 
 /* One attached program, as the control thread made it. */
+struct port_ent;
+
 struct shim_prog {
 	uint32_t id;
 	pid_t pid;
+	uid_t uid;                    /* SO_PEERCRED of its first process */
 	void *base;                   /* dptcpd's mapping of the region */
 	struct shm_layout lay;        /* private copy: never read back */
 	uint32_t n_engines, n_channels, max_sockets;
@@ -35,6 +38,8 @@ struct shim_prog {
 	unsigned int fork_acks;       /* engines done with the pending FORK */
 	int fork_to;                  /* member being made, -1: none */
 	bool detaching;
+	struct port_ent *ports;       /* its port table entries (dptcpd_ports.c) */
+	uint32_t n_ports;
 	struct shim_prog *next;
 };
 
@@ -103,6 +108,14 @@ struct shim_daemon {
 /* dptcpd_ctl.c */
 int shim_ctl_start(struct shim_daemon *d);   /* socket + thread */
 void shim_ctl_stop(struct shim_daemon *d);   /* joins, unlinks the socket */
+
+/* dptcpd_ports.c: the port table (control thread only, shm_proto.h
+ * "PORTS"). */
+void shim_ports_request(struct shim_prog *p, unsigned int member,
+			const struct shm_port_req *rq, struct shm_port_ack *a);
+void shim_ports_fork(struct shim_prog *p, unsigned int from, unsigned int to);
+void shim_ports_member_gone(struct shim_prog *p, unsigned int member);
+void shim_ports_prog_gone(struct shim_prog *p);
 
 /* dptcpd_eng.c: the per-engine poll-loop hook (dp_hook_fn); arg = daemon. */
 int shim_eng_init(struct shim_daemon *d);

@@ -91,6 +91,7 @@ prog_detach(struct shim_daemon *d, struct shim_prog *p)
 			p->sock[m] = -1;
 		}
 	p->members = 0;
+	shim_ports_prog_gone(p);
 	if (p->fork_to >= 0)
 		p->fork_to = -1;     /* its socket is closed: the child sees it */
 	for (e = 0; e < d->n_engines; e++)
@@ -300,8 +301,10 @@ ctl_accept(struct shim_daemon *d)
 		ret = -EPROTO;
 		goto fail;
 	}
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 		p->pid = cred.pid;
+		p->uid = cred.uid;
+	}
 	ret = ctl_make_region(d, p, &memfd);
 	for (c = 0; ret == 0 && c < d->n_channels; c++) {
 		p->doorbell[c] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -353,24 +356,47 @@ ctl_member_gone(struct shim_daemon *d, struct shim_prog *p, unsigned int m)
 
 		atomic_compare_exchange_strong(&ch->claimed, &want, 0);
 	}
+	shim_ports_member_gone(p, m);
 	for (e = 0; e < d->n_engines; e++)
 		ctl_send_eng_members(d, e, SHIM_MSG_MEMBER_GONE, p, m, 0);
 	DP_LOG(INFO, "shim: program %u: member %u gone, %d left", p->id, m,
 	       __builtin_popcountll(p->members));
 }
 
-/* Something arrived on member m's socket: a fork request (the only
- * message a program sends), or its end. */
+/* A port request (shm_proto.h "PORTS"): answered at once on the same
+ * socket; the member is the socket's, whatever the request says. */
+static void
+ctl_port_msg(struct shim_prog *p, unsigned int m, const void *buf, ssize_t r)
+{
+	struct shm_port_req rq;
+	struct shm_port_ack a;
+
+	if (r != (ssize_t)sizeof(rq))
+		return;
+	memcpy(&rq, buf, sizeof(rq));
+	shim_ports_request(p, m, &rq, &a);
+	/* A program that does not read its answers loses them (and times
+	 * out); no log line per request, it could flood the log. */
+	(void)!send(p->sock[m], &a, sizeof(a), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* Something arrived on member m's socket: a fork request, a port request,
+ * or its end. */
 static void
 ctl_member_msg(struct shim_daemon *d, struct shim_prog *p, unsigned int m,
 	       short revents)
 {
+	union {
+		struct shm_fork_req fork;
+		struct shm_port_req port;
+		uint32_t magic;
+	} rb;
 	struct shm_fork_req req;
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+	struct iovec iov = { .iov_base = &rb, .iov_len = sizeof(rb) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
@@ -400,6 +426,12 @@ ctl_member_msg(struct shim_daemon *d, struct shim_prog *p, unsigned int m,
 				close(fd);
 		}
 	}
+	if (r >= (ssize_t)sizeof(uint32_t) && rb.magic == SHM_PORT_MAGIC &&
+	    nfd < 0 && !p->detaching) {
+		ctl_port_msg(p, m, &rb, r);
+		return;
+	}
+	memcpy(&req, &rb, sizeof(req));
 	if (r != (ssize_t)sizeof(req) || req.magic != SHM_FORK_MAGIC ||
 	    nfd < 0 || p->detaching) {
 		if (nfd >= 0)
@@ -421,6 +453,7 @@ ctl_member_msg(struct shim_daemon *d, struct shim_prog *p, unsigned int m,
 	p->fork_acks = 0;
 	/* The sender's own number, not the one it claims: the socket says
 	 * who it is. */
+	shim_ports_fork(p, m, to);
 	for (e = 0; e < d->n_engines; e++)
 		ctl_send_eng_members(d, e, SHIM_MSG_FORK, p, m, to);
 	DP_LOG(INFO, "shim: program %u: member %u forked member %u", p->id, m,
@@ -562,6 +595,7 @@ shim_ctl_stop(struct shim_daemon *d)
 	/* The engines have stopped (dp_run returned): nothing uses these. */
 	while ((p = ctl_progs) != NULL) {
 		ctl_progs = p->next;
+		shim_ports_prog_gone(p);
 		prog_free(p);
 	}
 }

@@ -43,14 +43,32 @@ struct shim_conn {
 };
 TAILQ_HEAD(shim_conn_list, shim_conn);
 
+struct shim_group;
+
 struct shim_lsn {
 	struct shim_pe *pe;
+	struct shim_group *g;        /* the engine listener it shares */
 	uint32_t slot, gen;
 	uint32_t ip;
 	uint16_t port;
 	uint32_t backlog, nq;
-	bool paused;
+	bool reuseport;              /* LISTEN said SO_REUSEPORT */
 	struct shim_conn_list accq;
+};
+
+/* One engine listener (ip, port) and the program listeners it feeds: one,
+ * or several SO_REUSEPORT ones (of any programs of one user, as Linux
+ * allows), each new connection going to one of them by its flow hash
+ * (shm_proto.h "PORTS"). The engine itself never sees more than one
+ * listener per (ip, port). */
+#define SHIM_GROUP_MAX 64
+struct shim_group {
+	uint32_t ip;
+	uint16_t port;
+	uint32_t n;
+	bool paused;                 /* the engine keeps new ones queued */
+	struct shim_lsn *lsn[SHIM_GROUP_MAX];
+	struct shim_group *next;
 };
 
 struct shim_pslot {
@@ -82,6 +100,7 @@ struct shim_pe {
 
 struct shim_eng {
 	struct shim_pe *progs;
+	struct shim_group *groups;
 	struct shim_daemon *d;
 } __attribute__((aligned(64)));
 
@@ -272,6 +291,26 @@ conn_gone(struct shim_conn *sc, int err, bool fin)
 	conn_activate(pe, sc);       /* a pending close can finish now */
 }
 
+/* Which listener of the group gets a new connection: with SO_REUSEPORT,
+ * Linux hashes the 4-tuple and scales it over the group's sockets
+ * (reciprocal_scale of inet_ehashfn in inet_lookup_reuseport), so one flow
+ * always lands on the same listener while the group is unchanged; the
+ * same here, with a fixed mix of the tuple. */
+static struct shim_lsn *
+group_pick(struct shim_group *g, struct tcp_conn *c)
+{
+	struct dpt_conn_info ci;
+	uint64_t h;
+
+	if (g->n == 1)
+		return g->lsn[0];
+	dpt_conn_info(c, &ci);
+	h = ((uint64_t)ci.remote_ip << 32 | (uint32_t)ci.remote_port << 16 |
+	     ci.local_port) * 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	return g->lsn[(uint32_t)(((h & 0xffffffffu) * g->n) >> 32)];
+}
+
 static void
 shim_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 	   int err, void *user)
@@ -281,8 +320,8 @@ shim_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 	struct shim_pe *pe;
 
 	switch (ev) {
-	case DPT_EV_ACCEPTED:            /* user is the listener's */
-		l = user;
+	case DPT_EV_ACCEPTED:            /* user is the listener group */
+		l = group_pick(user, c);
 		pe = l->pe;
 		sc = calloc(1, sizeof(*sc));
 		if (sc == NULL) {
@@ -299,9 +338,9 @@ shim_event(struct tcp_engine *eng, struct tcp_conn *c, enum dpt_event ev,
 		TAILQ_INSERT_TAIL(&l->accq, sc, link);
 		l->nq++;
 		st_inc(&pe->st->accepted, 1);
-		if (l->nq >= l->backlog && !l->paused) {
+		if (l->nq >= l->backlog && !l->g->paused) {
 			/* The rest waits in the engine's own accept queue. */
-			l->paused = true;
+			l->g->paused = true;
 			dpt_listen_set_accepting(eng, l->ip, l->port, 0);
 		}
 		atomic_store_explicit(&pe_slot(pe, l->slot)->accq[pe->e], l->nq,
@@ -613,9 +652,30 @@ slot_free_here(struct shim_pe *pe, uint32_t s)
 static void
 lsn_drop(struct shim_pe *pe, struct shim_lsn *l)
 {
+	struct shim_group *g = l->g, **gp;
 	struct shim_conn *sc;
+	uint32_t i;
 
-	dpt_unlisten(pe->eng, l->ip, l->port);
+	/* Linux resets what waits in a closed listener's queue, also when
+	 * SO_REUSEPORT siblings go on listening. */
+	for (i = 0; i < g->n; i++)
+		if (g->lsn[i] == l) {
+			g->lsn[i] = g->lsn[--g->n];
+			break;
+		}
+	if (g->n == 0) {
+		dpt_unlisten(pe->eng, g->ip, g->port);
+		for (gp = &shim_engs[pe->e].groups; *gp != NULL;
+		     gp = &(*gp)->next)
+			if (*gp == g) {
+				*gp = g->next;
+				break;
+			}
+		free(g);
+	} else if (g->paused) {
+		g->paused = false;
+		dpt_listen_set_accepting(pe->eng, g->ip, g->port, 1);
+	}
 	while ((sc = TAILQ_FIRST(&l->accq)) != NULL) {
 		TAILQ_REMOVE(&l->accq, sc, link);
 		if (sc->c != NULL)
@@ -627,6 +687,48 @@ lsn_drop(struct shim_pe *pe, struct shim_lsn *l)
 	pe->ps[l->slot].kind = PS_NONE;
 	pe->ps[l->slot].obj = NULL;
 	free(l);
+}
+
+/* A second listener on (ip, port) joins the group when it and every
+ * member set SO_REUSEPORT and all belong to one user (Linux's rule; the
+ * uid is the program's SO_PEERCRED, not a value from the region). */
+static int
+group_join(struct shim_pe *pe, struct shim_lsn *l)
+{
+	struct shim_group *g;
+	uint32_t i;
+	int ret;
+
+	for (g = shim_engs[pe->e].groups; g != NULL; g = g->next)
+		if (g->ip == l->ip && g->port == l->port)
+			break;
+	if (g != NULL) {
+		if (!l->reuseport || g->n == SHIM_GROUP_MAX)
+			return -EADDRINUSE;
+		for (i = 0; i < g->n; i++)
+			if (!g->lsn[i]->reuseport ||
+			    g->lsn[i]->pe->p->uid != pe->p->uid)
+				return -EADDRINUSE;
+		g->lsn[g->n++] = l;
+		l->g = g;
+		return 0;
+	}
+	g = calloc(1, sizeof(*g));
+	if (g == NULL)
+		return -ENOMEM;
+	g->ip = l->ip;
+	g->port = l->port;
+	ret = dpt_listen(pe->eng, l->ip, l->port, (int)l->backlog, shim_event,
+			 g);
+	if (ret < 0) {
+		free(g);
+		return ret;
+	}
+	g->lsn[g->n++] = l;
+	l->g = g;
+	g->next = shim_engs[pe->e].groups;
+	shim_engs[pe->e].groups = g;
+	return 0;
 }
 
 static int
@@ -653,8 +755,9 @@ cmd_listen(struct shim_pe *pe, const struct shm_msg *m)
 	l->ip = m->ip;
 	l->port = m->port;
 	l->backlog = backlog;
+	l->reuseport = (m->arg2 & SHM_LISTEN_REUSEPORT) != 0;
 	TAILQ_INIT(&l->accq);
-	ret = dpt_listen(pe->eng, m->ip, m->port, (int)backlog, shim_event, l);
+	ret = group_join(pe, l);
 	if (ret < 0) {
 		free(l);
 		return ret;
@@ -688,8 +791,8 @@ cmd_accept(struct shim_pe *pe, const struct shm_msg *m, struct shm_msg *r)
 	l->nq--;
 	atomic_store_explicit(&pe_slot(pe, l->slot)->accq[pe->e], l->nq,
 			      memory_order_release);
-	if (l->paused && l->nq < l->backlog) {
-		l->paused = false;
+	if (l->g->paused && l->nq < l->backlog) {
+		l->g->paused = false;
 		dpt_listen_set_accepting(pe->eng, l->ip, l->port, 1);
 	}
 	slot_bind_conn(pe, sc, m->arg, m->arg2, SHM_ST_ESTABLISHED);

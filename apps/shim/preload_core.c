@@ -17,7 +17,7 @@
 #include "preload_internal.h"
 
 struct ps_real ps_real;
-struct ps_shm ps_shm = { .ctl_fd = -1 };
+struct ps_shm ps_shm = { .ctl_fd = -1, .memfd = -1 };
 _Atomic(struct ps_sock *) ps_fds[PS_FD_MAX];
 
 static pthread_rwlock_t ps_fd_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -41,6 +41,7 @@ void
 ps_core_lock(void)
 {
 	pthread_mutex_lock(&ps_attach_mu);
+	ps_port_lock();
 	pthread_rwlock_wrlock(&ps_fd_lock);
 	pthread_mutex_lock(&ps_chan_mu);
 	pthread_mutex_lock(&ps_slot_mu);
@@ -52,6 +53,7 @@ ps_core_unlock(void)
 	pthread_mutex_unlock(&ps_slot_mu);
 	pthread_mutex_unlock(&ps_chan_mu);
 	pthread_rwlock_unlock(&ps_fd_lock);
+	ps_port_unlock();
 	pthread_mutex_unlock(&ps_attach_mu);
 }
 
@@ -67,6 +69,7 @@ ps_core_child(enum ps_child_mode mode, int member_sock, uint32_t member)
 	int fd;
 
 	pthread_mutex_init(&ps_attach_mu, NULL);
+	ps_port_child();
 	pthread_rwlock_init(&ps_fd_lock, NULL);
 	pthread_mutex_init(&ps_chan_mu, NULL);
 	pthread_mutex_init(&ps_slot_mu, NULL);
@@ -90,6 +93,7 @@ ps_core_child(enum ps_child_mode mode, int member_sock, uint32_t member)
 	ps_real.close(ps_shm.ctl_fd);
 	ps_shm.ctl_fd = member_sock;
 	ps_shm.member = member;
+	ps_shm.pid = getpid();
 	for (fd = 0; fd < PS_FD_MAX; fd++) {
 		struct ps_sock *ps = atomic_load_explicit(&ps_fds[fd],
 							  memory_order_relaxed);
@@ -124,6 +128,7 @@ ps_resolve(void)
 		ps_real.fcntl64 = ps_real.fcntl;
 	pthread_key_create(&ps_chan_key, ps_chan_release);
 	pthread_atfork(ps_fork_prepare, ps_fork_parent, ps_fork_child);
+	ps_exec_adopt();
 }
 
 int
@@ -171,10 +176,7 @@ ps_do_attach(void)
 			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *cm;
-	const struct shm_hdr *h;
-	struct shm_layout l;
 	int s, memfd, nfds, *fds, i;
-	void *base;
 
 	if (path == NULL || path[0] == '\0') {
 		ps_warn("%s", "DPTCP_SOCKET is not set: every socket is the kernel's");
@@ -207,32 +209,57 @@ ps_do_attach(void)
 	nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 	fds = (int *)CMSG_DATA(cm);
 	memfd = fds[0];
-	base = mmap(NULL, w.region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-		    memfd, 0);
-	ps_real.close(memfd);
-	if (base == MAP_FAILED || nfds != 1 + (int)w.n_channels ||
-	    w.n_channels == 0 || w.n_channels > SHM_MAX_CHANNELS) {
-		for (i = 1; i < nfds; i++)
+	if (nfds != 1 + (int)w.n_channels || w.n_channels == 0 ||
+	    w.n_channels > SHM_MAX_CHANNELS ||
+	    ps_use_region(memfd, w.region_bytes) < 0 ||
+	    ps_shm.n_channels != w.n_channels) {
+		if (ps_shm.base != NULL)
+			munmap(ps_shm.base, w.region_bytes);
+		ps_shm.base = NULL;
+		ps_shm.memfd = -1;
+		for (i = 0; i < nfds; i++)
 			ps_real.close(fds[i]);
 		ps_real.close(s);
 		return -1;
 	}
+	ps_shm.ctl_fd = s;
+	for (i = 0; i < (int)w.n_channels; i++)
+		ps_shm.doorbell[i] = fds[1 + i];
+	ps_shm.member = 0;
+	ps_shm.pid = getpid();
+	return 1;
+}
+
+/* Map the region (memfd stays open, close-on-exec, for exec: shm_proto.h
+ * "EXEC") and take the sizes from its header; -1 if it is not what this
+ * shim speaks. */
+int
+ps_use_region(int memfd, uint64_t region_bytes)
+{
+	const struct shm_hdr *h;
+	struct shm_layout l;
+	void *base;
+	uint32_t i;
+
+	base = mmap(NULL, region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    memfd, 0);
+	if (base == MAP_FAILED)
+		return -1;
 	h = base;
 	shm_layout(h->n_engines, h->n_channels, h->max_sockets,
 		   h->rx_ring_bytes, h->tx_ring_bytes, &l);
 	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION ||
-	    l.region_bytes != w.region_bytes || l.off_slots != h->off_slots ||
+	    l.region_bytes != region_bytes || l.off_slots != h->off_slots ||
 	    l.off_data != h->off_data || h->n_engines == 0 ||
-	    h->n_engines > SHM_MAX_ENGINES) {
+	    h->n_engines > SHM_MAX_ENGINES || h->n_channels == 0 ||
+	    h->n_channels > SHM_MAX_CHANNELS) {
 		ps_warn("%s", "dptcpd speaks another protocol version");
-		munmap(base, w.region_bytes);
-		for (i = 1; i < nfds; i++)
-			ps_real.close(fds[i]);
-		ps_real.close(s);
+		munmap(base, region_bytes);
 		return -1;
 	}
 	ps_shm.base = base;
 	ps_shm.lay = l;
+	ps_shm.memfd = memfd;
 	ps_shm.n_engines = h->n_engines;
 	ps_shm.n_channels = h->n_channels;
 	ps_shm.max_sockets = h->max_sockets;
@@ -242,14 +269,11 @@ ps_do_attach(void)
 	ps_shm.local_ip = h->local_ip;
 	ps_shm.prefix_len = h->prefix_len;
 	ps_shm.gateway = h->gateway;
-	ps_shm.ctl_fd = s;
-	for (i = 0; i < (int)w.n_channels; i++) {
-		ps_shm.doorbell[i] = fds[1 + i];
+	for (i = 0; i < ps_shm.n_channels; i++) {
 		pthread_mutex_init(&ps_chans[i].mu, NULL);
-		ps_chans[i].c = (uint32_t)i;
+		ps_chans[i].c = i;
 	}
-	ps_shm.member = 0;
-	return 1;
+	return 0;
 }
 
 bool
@@ -277,7 +301,7 @@ ps_internal_fd(int fd)
 
 	if (atomic_load(&ps_shm.state) <= 0 || fd < 0)
 		return 0;
-	if (fd == ps_shm.ctl_fd)
+	if (fd == ps_shm.ctl_fd || fd == ps_shm.memfd)
 		return 1;
 	for (i = 0; i < ps_shm.n_channels; i++)
 		if (fd == ps_shm.doorbell[i])
@@ -415,7 +439,7 @@ ps_chan_claim(uint32_t c)
 		atomic_store(&eq->cons, ch->evt_cons[e]);
 	}
 	/* Completions left for a previous user must not match our seqs. */
-	ch->seq = (uint32_t)getpid() << 12;
+	ch->seq = ((uint32_t)getpid() << 12) + ps_shm.exec_gen * 0x01000000u;
 	ch->users = 1;
 	ps_chan_used |= 1ull << c;
 	return true;
@@ -486,7 +510,8 @@ ps_sleep(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk, int timeout_ms)
 	if (r > 0) {
 		if (p[nk].revents & POLLIN)
 			(void)!ps_real.read(p[nk].fd, &v, sizeof(v));
-		if (p[nk + 1].revents & (POLLIN | POLLHUP | POLLERR))
+		/* POLLIN alone is a port answer (PORTS) for another thread. */
+		if (p[nk + 1].revents & (POLLHUP | POLLERR))
 			atomic_store(&ps_shm.dead, 1);
 		for (i = 0; i < nk; i++) {
 			kfds[i].revents = p[i].revents;

@@ -101,6 +101,7 @@ struct ps_sock {
 	uint32_t lip, rip;        /* host order */
 	uint16_t lport, rport;
 	uint32_t rx_cons, tx_prod;  /* our indices (mirrored in the slot) */
+	uint32_t port_handle;     /* dptcpd's port table entry, 0: none */
 	/* options (SOL_SOCKET / IPPROTO_TCP / IPPROTO_IP), as Linux keeps them */
 	int reuseaddr, reuseport, keepalive, nodelay;
 	int keepidle, keepintvl, keepcnt;
@@ -118,7 +119,10 @@ struct ps_shm {
 	uint32_t rx_bytes, tx_bytes, spin_us;
 	uint32_t local_ip, prefix_len, gateway;
 	int ctl_fd;               /* this member's Unix socket */
+	int memfd;                /* the region (kept for exec) */
 	uint32_t member;          /* shm_proto.h "FORK": 0 unless forked */
+	pid_t pid;                /* the process that attached, forked or exec'd */
+	uint32_t exec_gen;        /* execs of this member so far (EXEC) */
 	int doorbell[SHM_MAX_CHANNELS];
 	_Atomic int dead;         /* dptcpd went away */
 };
@@ -157,6 +161,8 @@ enum ps_child_mode {
 	PS_CHILD_DETACHED,    /* it could not: the child keeps off the region */
 };
 void ps_core_child(enum ps_child_mode mode, int member_sock, uint32_t member);
+int ps_use_region(int memfd, uint64_t region_bytes);
+void ps_exec_adopt(void);               /* preload_exec.c: constructor */
 void ps_fork_prepare(void);             /* preload_fork.c: pthread_atfork */
 void ps_fork_parent(void);
 void ps_fork_child(void);
@@ -183,6 +189,14 @@ ps_maybe(int fd)
 	return fd >= 0 && fd < PS_FD_MAX &&
 	       atomic_load_explicit(&ps_fds[fd], memory_order_acquire) != NULL;
 }
+
+/* preload_port.c: dptcpd's port table (shm_proto.h "PORTS") */
+int ps_port_bind(uint32_t ip, uint16_t port, int reuseaddr, int reuseport,
+		 uint32_t *handle, uint16_t *port_out);
+int ps_port_op(struct ps_sock *ps, uint32_t op);   /* SHM_PORT_* op */
+void ps_port_lock(void);
+void ps_port_unlock(void);
+void ps_port_child(void);
 
 /* preload_sock.c */
 ssize_t ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n,

@@ -186,7 +186,9 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
 	struct ps_sock *ps = ps_get(fd);
-	uint32_t ip;
+	uint32_t ip, handle;
+	uint16_t port;
+	int ret;
 
 	if (ps != NULL) {
 		ps_put(ps);
@@ -198,15 +200,28 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 	ip = ntohl(sin->sin_addr.s_addr);
 	if (ip != 0 && ip != ps_shm.local_ip)
 		return ps_real.bind(fd, addr, len);
-	ps = ps_convert(fd);
-	if (ps == NULL)
+	/* dptcpd's port table decides (EADDRINUSE, or the ephemeral port for
+	 * port 0); the socket stays the kernel's when it says no. */
+	ret = ps_port_bind(ip, ntohs(sin->sin_port),
+			   ps_getint(fd, SOL_SOCKET, SO_REUSEADDR),
+			   ps_getint(fd, SOL_SOCKET, SO_REUSEPORT), &handle,
+			   &port);
+	if (ret == -ECONNABORTED)
 		return ps_real.bind(fd, addr, len);
+	if (ret < 0)
+		return ps_set_errno(ret);
+	ps = ps_convert(fd);
+	if (ps == NULL) {
+		struct ps_sock tmp = { .port_handle = handle, .lip = ip,
+				       .lport = port };
+
+		ps_port_op(&tmp, SHM_PORT_RELEASE);
+		return ps_real.bind(fd, addr, len);
+	}
 	ps->kind = PS_BOUND;
 	ps->lip = ip;
-	ps->lport = ntohs(sin->sin_port);
-	if (ps->lport == 0)      /* as the kernel would: an ephemeral port */
-		ps->lport = (uint16_t)(32768 + (uint32_t)(getpid() * 7919 +
-				       fd * 131 + (int)ps_now_us()) % 28232);
+	ps->lport = port;
+	ps->port_handle = handle;
 	ps_put(ps);
 	return 0;
 }
@@ -236,8 +251,16 @@ listen(int fd, int backlog)
 	uint32_t e;
 	int ret = 0;
 
-	if (ps == NULL)
-		return ps_real.listen(fd, backlog);
+	if (ps == NULL) {
+		/* Linux binds an unbound socket to any:ephemeral: so do we,
+		 * on dptcp (the port from dptcpd's table). */
+		struct sockaddr_in any = { .sin_family = AF_INET };
+
+		if (!ps_candidate(fd) || !ps_attach() ||
+		    bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0 ||
+		    (ps = ps_get(fd)) == NULL)
+			return ps_real.listen(fd, backlog);
+	}
 	pthread_mutex_lock(&ps->mu);
 	if (ps->kind == PS_LISTEN)
 		goto out;                    /* Linux: a new backlog, 0 */
@@ -249,18 +272,26 @@ listen(int fd, int backlog)
 		backlog = 1;
 	if (backlog > 4096)
 		backlog = 4096;              /* net.core.somaxconn */
-	ret = ps_slot_alloc(&ps->slot, &ps->gen);
+	ret = ps_port_op(ps, SHM_PORT_LISTEN);   /* EADDRINUSE across programs */
 	if (ret < 0)
 		goto out;
+	ret = ps_slot_alloc(&ps->slot, &ps->gen);
+	if (ret < 0) {
+		ps_port_op(ps, SHM_PORT_UNLISTEN);
+		goto out;
+	}
 	for (e = 0; e < ps_shm.n_engines; e++) {
 		struct shm_msg m = { .op = SHM_OP_LISTEN, .slot = ps->slot,
 				     .gen = ps->gen, .ip = ps->lip,
-				     .port = ps->lport, .arg = (uint32_t)backlog };
+				     .port = ps->lport, .arg = (uint32_t)backlog,
+				     .arg2 = ps->reuseport ?
+					     SHM_LISTEN_REUSEPORT : 0 };
 
 		ret = ps_cmd(e, &m);
 		if (ret < 0) {
 			ps_unlisten_all(ps, e);
 			ps_slot_free(ps->slot);
+			ps_port_op(ps, SHM_PORT_UNLISTEN);
 			goto out;
 		}
 	}
@@ -553,6 +584,7 @@ shutdown(int fd, int how)
 				    SHM_HELD;
 
 			ps->kind = PS_BOUND;
+			ps_port_op(ps, SHM_PORT_UNLISTEN);
 			w = atomic_exchange(&sl->waiters, 0);
 			if (!held)
 				ps_slot_free(ps->slot);
@@ -619,6 +651,7 @@ ps_sock_closed(struct ps_sock *ps)
 		ps_cmd(ps->engine, &m);
 		ps_slot_closing(ps->slot);
 	}
+	ps_port_op(ps, SHM_PORT_RELEASE);    /* the port is free once all go */
 	ps->kind = PS_FRESH;
 	pthread_mutex_unlock(&ps->mu);
 }
@@ -1549,6 +1582,10 @@ ioctl(int fd, unsigned long req, ...)
 	if (ps == NULL)
 		return ps_real.ioctl(fd, req, arg);
 	switch (req) {
+	case FIOCLEX:               /* the fd's flag: the kernel's (exec) */
+	case FIONCLEX:
+		ps_put(ps);
+		return ps_real.ioctl(fd, req, arg);
 	case FIONBIO:
 		if (arg == NULL)
 			ret = -EFAULT;

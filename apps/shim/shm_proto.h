@@ -8,8 +8,9 @@
  * (a memfd, sealed against shrinking and growing so the program cannot
  * make dptcpd's mapping fault) followed by n_channels doorbell eventfds.
  * The connection stays open for the program's life: when it closes (exit,
- * exec without the fd, SIGKILL) dptcpd treats the program as gone. The
- * program never sends anything else on it in this version.
+ * SIGKILL, an exec that hands nothing over) dptcpd treats the program as
+ * gone. Later the program sends on it only fork requests ("FORK") and
+ * port requests ("PORTS").
  *
  * REGION LAYOUT (offsets in struct shm_hdr; shm_layout() computes them):
  *
@@ -159,9 +160,58 @@
  * connection costs nothing per loop; a kick costs the program two atomic
  * ORs only when the engine had stopped watching.
  *
- * NOT YET (kept possible by this layout): exec (the shim's fds are
- * CLOEXEC; a new image re-attaches), per-epoll doorbells for nested epoll,
- * readiness events in evt[] for O(ready) epoll. */
+ * EXEC: THE SAME MEMBER IN A NEW IMAGE. exec keeps the process, so it
+ * keeps its member number and references. The shim wraps execve, execvpe
+ * and fexecve (execv, execvp and execl* are rebuilt on them: glibc calls
+ * its internal execve past any interposition). When some dptcp socket
+ * has an fd without FD_CLOEXEC, the old image, holding every shim lock,
+ * writes a hand-over into a memfd without FD_CLOEXEC: the member number,
+ * its Unix socket, the region's memfd (the shim keeps it open for this),
+ * the doorbells, each dptcp socket's state (struct ps_sock, checked by
+ * size) and which fds survive; clears FD_CLOEXEC on its Unix socket,
+ * memfd and doorbells; and passes DPTCP_EXEC_FD=<memfd> in the new
+ * environment. The new image's shim constructor maps the region, takes
+ * the fds back (close-on-exec again), frees the channels this member had
+ * claimed (its old threads are gone), installs the sockets under their fd
+ * numbers and closes (CLOSE / UNLISTEN / port RELEASE) those whose every
+ * fd was close-on-exec; a hand-over it cannot use (another shim version)
+ * makes it close those fds, so dptcpd drops the member as at its death.
+ * Command seqs carry an exec count so completions for the old image's
+ * threads never match the new one's. When no dptcp socket survives, the
+ * exec goes on as usual: the kernel closes the shim's fds and dptcpd
+ * drops the member's references. A failed exec restores FD_CLOEXEC,
+ * closes the hand-over and unlocks: nothing changed. A vfork child
+ * (posix_spawn) shares its parent's memory and is no member: the shim
+ * touches nothing there (not even a lock), its dptcp fds are dead.
+ *
+ * PORTS: dptcpd's port table. Which socket of which program is bound or
+ * listening on which (address, port) is kept by dptcpd's control thread,
+ * from requests on the member's Unix socket (struct shm_port_req, one at
+ * a time per member, answered with struct shm_port_ack; the member is the
+ * socket's, never the request's): BIND (ip, port, SO_REUSEADDR /
+ * SO_REUSEPORT flags; port 0 takes a port nobody holds, from a random
+ * start in 32768..60999) gives a handle; LISTEN (flags as they are now),
+ * UNLISTEN (shutdown(SHUT_RD) of a listener) and RELEASE (the member's
+ * last fd of the socket) name it. Linux's TCP rule (inet_bind_conflict)
+ * decides: two sockets clash on overlapping addresses (equal or either
+ * the wildcard) unless both set SO_REUSEADDR and the other does not
+ * listen, or both set SO_REUSEPORT and belong to one uid (the program's
+ * SO_PEERCRED); a port below 1024 needs uid 0 (EACCES, Linux's
+ * CAP_NET_BIND_SERVICE rule); a program holds at most max_sockets
+ * handles (ENOBUFS). A handle has a reference per member (copied at fork,
+ * dropped at RELEASE and member death); the whole program's go when it
+ * dies, before a restarted program's requests are read. Accepted and
+ * connected sockets and TIME_WAIT do not hold ports here. The engines do
+ * not trust the table: each has one TCP listener per (ip, port) and puts
+ * a second program listener on it only when both that LISTEN (arg2
+ * SHM_LISTEN_REUSEPORT) and every listener already there set
+ * SO_REUSEPORT under the same uid; a new connection goes to one of them
+ * by a hash of its 4-tuple scaled over their number, as Linux's
+ * reuseport selection does (the same flow, the same listener, while the
+ * group is unchanged).
+ *
+ * NOT YET (kept possible by this layout): per-epoll doorbells for nested
+ * epoll, readiness events in evt[] for O(ready) epoll. */
 #ifndef SHM_PROTO_H
 #define SHM_PROTO_H
 
@@ -170,7 +220,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x316d737063747064ULL /* "dptcpsm1" */
-#define SHM_VERSION 3
+#define SHM_VERSION 4
 #define SHM_MAX_ENGINES 64
 #define SHM_MAX_CHANNELS 64      /* one bit each in shm_slot.waiters */
 #define SHM_QLEN 64              /* entries per command / event queue */
@@ -212,6 +262,37 @@ struct shm_fork_ack {
 	uint32_t reserved;
 };
 
+/* Ports (see "PORTS"): the shim sends shm_port_req on its Unix socket,
+ * dptcpd answers shm_port_ack on it. */
+enum shm_port_op {
+	SHM_PORT_BIND = 1,       /* ip, port (0: ephemeral), flags: a handle */
+	SHM_PORT_LISTEN,         /* handle, port, flags (as they are now) */
+	SHM_PORT_UNLISTEN,       /* handle, port: bound, no longer listening */
+	SHM_PORT_RELEASE,        /* handle, port: the sender's reference goes */
+};
+#define SHM_PORT_REUSEADDR 0x1u
+#define SHM_PORT_REUSEPORT 0x2u
+
+struct shm_port_req {
+	uint32_t magic;          /* SHM_PORT_MAGIC */
+	uint32_t op;             /* enum shm_port_op */
+	uint32_t seq;            /* echoed in the ack */
+	uint32_t handle;
+	uint32_t ip;             /* host order, 0: any */
+	uint16_t port;
+	uint16_t flags;          /* SHM_PORT_* */
+};
+#define SHM_PORT_MAGIC 0x64707470u
+
+struct shm_port_ack {
+	uint32_t magic;          /* SHM_PORT_MAGIC */
+	int32_t status;          /* 0, or a negative errno (-EADDRINUSE) */
+	uint32_t seq;
+	uint32_t handle;         /* BIND: the new handle */
+	uint16_t port;           /* BIND: the port (chosen when 0 was asked) */
+	uint16_t reserved;
+};
+
 struct shm_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -235,7 +316,8 @@ struct shm_hdr {
 /* One 64-byte queue entry: a command or its completion. */
 enum shm_op {
 	SHM_OP_NONE = 0,
-	SHM_OP_LISTEN,      /* slot, gen, ip, port, arg = backlog */
+	SHM_OP_LISTEN,      /* slot, gen, ip, port, arg = backlog,
+			     * arg2 = SHM_LISTEN_* flags */
 	SHM_OP_UNLISTEN,    /* slot, gen */
 	SHM_OP_ACCEPT,      /* slot/gen = listener; arg = new slot, arg2 = its gen;
 			     * completion: addresses, status -EAGAIN if none */
@@ -246,6 +328,8 @@ enum shm_op {
 	SHM_OP_SETOPT,      /* slot, gen, arg = enum dpt_opt, arg2 = value */
 	SHM_OP_COUNT
 };
+
+#define SHM_LISTEN_REUSEPORT 0x1u  /* SHM_OP_LISTEN arg2: SO_REUSEPORT set */
 
 struct shm_msg {
 	uint16_t op;
