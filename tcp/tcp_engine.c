@@ -271,6 +271,7 @@ void tcp_mq_free(struct tcp_mq *q)
 	}
 	q->head = q->tail = NULL;
 	q->bytes = 0;
+	q->cur = NULL;
 }
 
 /* Takes c out of timers, listener and counts; the memory goes back to the

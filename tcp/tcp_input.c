@@ -273,6 +273,14 @@ static void notify_writable(struct tcp_engine *eng, struct tcp_conn *c)
 /* Frees acknowledged bytes from the head of the send queue. */
 static void sndq_ack(struct tcp_conn *c, uint32_t n)
 {
+	/* The copy hint (tcp_mq) stays valid when its mbuf is neither freed
+	 * nor trimmed: when it starts at or past the cut. */
+	if (c->sndq.cur != NULL) {
+		if (c->sndq.cur_off < n)
+			c->sndq.cur = NULL;
+		else
+			c->sndq.cur_off -= n;
+	}
 	c->sndq.bytes -= n;
 	c->sndq_seq += n;
 	while (n > 0) {

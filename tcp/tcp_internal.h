@@ -179,10 +179,17 @@ struct tcp_listener;
 struct tcp_optspec;
 
 /* A byte queue made of mbufs linked through m->next (each a single
- * segment; the chain's pkt_len/nb_segs are not maintained). */
+ * segment; the chain's pkt_len/nb_segs are not maintained).
+ * cur/cur_off: where the last copy out of the queue ended (the mbuf and
+ * the queue offset of its first byte), so that the sender, which reads
+ * the send queue at SND.NXT - SND.UNA, one segment after the other, does
+ * not walk the whole flight from the head for each segment (a 4 MiB
+ * flight is about 2000 mbufs). NULL: no hint. */
 struct tcp_mq {
 	struct rte_mbuf *head, *tail;
 	uint32_t bytes;
+	struct rte_mbuf *cur;
+	uint32_t cur_off;
 };
 
 struct tcp_conn {

@@ -60,14 +60,24 @@ static void tx_enqueue(struct tcp_engine *eng, struct rte_mbuf *m)
 		tcp_tx_flush(eng);
 }
 
-/* Copies len bytes at byte offset off of q into dst. */
-static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
+/* Copies len bytes at byte offset off of q into dst. The walk starts at
+ * the queue's hint when off is at or past it (the next new segment),
+ * else at the head (a retransmission), and leaves the hint at the mbuf
+ * where the copy ended. */
+static void mq_copy(struct tcp_mq *q, uint32_t off, uint8_t *dst,
 		    uint32_t len)
 {
-	const struct rte_mbuf *m = q->head;
+	struct rte_mbuf *m = q->head;
+	uint32_t base = 0;             /* queue offset of m's first byte */
 
+	if (q->cur != NULL && off >= q->cur_off) {
+		m = q->cur;
+		base = q->cur_off;
+	}
+	off -= base;
 	while (m != NULL && off >= m->data_len) {
 		off -= m->data_len;
+		base += m->data_len;
 		m = m->next;
 	}
 	while (len > 0 && m != NULL) {
@@ -75,9 +85,17 @@ static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
 		memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
 		dst += n;
 		len -= n;
+		off += n;
+		if (off < m->data_len)
+			break;
+		if (m->next == NULL)
+			break;          /* the tail: the next copy starts here */
 		off = 0;
+		base += m->data_len;
 		m = m->next;
 	}
+	q->cur = m;
+	q->cur_off = base;
 }
 
 /* The window we offer. Receiver SWS avoidance (RFC 9293 §3.8.6.2.2,
@@ -121,7 +139,7 @@ struct seg_spec {
 	uint8_t flags;
 	uint16_t wnd;
 	const struct tcp_optspec *opts; /* NULL: no options */
-	const struct tcp_mq *data;   /* payload source, or NULL */
+	struct tcp_mq *data;         /* payload source, or NULL */
 	uint32_t data_off, len;
 };
 
