@@ -502,6 +502,11 @@ const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *eng)
 	return &eng->stats;
 }
 
+const char *tcp_engine_cc_name(const struct tcp_engine *eng)
+{
+	return tcp_cc_get(eng->cfg.cc)->name;
+}
+
 void tcp_engine_state_counts(const struct tcp_engine *eng, uint32_t *counts)
 {
 	memcpy(counts, eng->state_count, sizeof(eng->state_count));
