@@ -65,6 +65,7 @@ void tcp_rtt_sample(struct tcp_engine *eng, struct tcp_conn *c, uint32_t r)
 
 	if (r == 0)
 		r = 1;
+	tcp_rack_rtt(c, r);
 	if (c->srtt_us == 0) {
 		c->srtt_us = r;                 /* RFC 6298 §2.2 */
 		c->rttvar_us = r / 2;
@@ -350,7 +351,10 @@ static uint32_t ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	c->flags &= ~TF_UNA_RXT;         /* a new SND.UNA, not resent yet */
 	c->retries = 0;
-	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output. */
+	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output
+	 * (RACK's timer, in the same slot, is re-armed by this ACK's
+	 * detection, tcp_recovery_ack()). */
+	c->flags &= ~TF_RACK_TIMER;
 	tcp_timer_stop(&eng->wheel, &c->t_tlp);
 	if (c->snd_una == c->snd_max)
 		tcp_timer_stop(&eng->wheel, &c->t_rexmit);

@@ -19,6 +19,7 @@
 #include "dpt.h"
 #include "tcp_cc.h"
 #include "tcp_engine.h"
+#include "tcp_rack.h"
 #include "tcp_sack.h"
 #include "tcp_seq.h"
 #include "tcp_stats.h"
@@ -174,6 +175,8 @@ enum tcp_timer_kind {
 #define TF_KEEPALIVE    (1u << 23) /* DPT_OPT_KEEPALIVE */
 #define TF_UNA_RXT      (1u << 24) /* SND.UNA's segment was resent at
 				    * TSval una_rxt_ts */
+#define TF_RACK_TIMER   (1u << 25) /* t_tlp is RACK's reordering timer */
+#define TF_UNDO         (1u << 26) /* the last cwnd reduction may be undone */
 
 struct tcp_listener;
 struct tcp_optspec;
@@ -267,7 +270,17 @@ struct tcp_conn {
 				    * options' negotiation, read by recovery */
 	bool tlp;                  /* [tcp] tlp */
 	struct tcp_scoreboard sb;  /* RFC 6675, used when sack_ok */
-	struct tcp_timer t_tlp;
+	struct tcp_rack rack;      /* RFC 8985 loss detection, when sack_ok */
+	struct tcp_timer t_tlp;    /* TLP, or RACK's timer (TF_RACK_TIMER) */
+	/* Undoing a reduction that proved spurious (RFC 3522 / RFC 2883
+	 * evidence, RFC 4015's response as Linux's undo): the window and
+	 * the cc state before it, the resends of the episode not yet
+	 * reported as duplicates (D-SACK), our TSval on the first resend. */
+	uint32_t prior_cwnd, prior_ssthresh;
+	struct tcp_cc_state prior_cc;
+	uint32_t undo_retrans;
+	uint32_t undo_tsval;
+	bool undo_ts;              /* undo_tsval is set */
 
 	struct tcp_listener *listener;     /* until accepted */
 	TAILQ_ENTRY(tcp_conn) lnode;       /* listener's syn/accept lists */

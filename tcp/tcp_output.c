@@ -406,6 +406,12 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 			if (seq_leq(seq, c->rtt_seq))
 				c->flags &= ~TF_RTT_TIMING;
 		}
+		if (c->sack_ok && len > 0) {    /* RACK's send times */
+			if (seq_gt(seq + len, c->snd_max))
+				tcp_rack_sent(eng, c, seq + len);
+			else
+				tcp_rack_resent(eng, c, seq, seq + len);
+		}
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
 		if (len > 0 && len < mss &&
 		    seq_geq(seq + len, c->snd_sml))
@@ -461,6 +467,8 @@ uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
 	eng->stats.retransmits++;
 	c->retransmits++;
 	note_una_resent(eng, c, seq);
+	if (c->sack_ok && len > 0)
+		tcp_rack_resent(eng, c, seq, seq + len);
 	if ((c->flags & TF_RTT_TIMING) && seq_leq(seq, c->rtt_seq))
 		c->flags &= ~TF_RTT_TIMING;     /* Karn */
 	return len + (fin ? 1 : 0);
@@ -482,7 +490,8 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 			sent |= send_data(eng, c, c->snd_una +
 					  tcp_send_window(c), UINT32_MAX) > 0;
 	} else if (c->state != DPT_TIME_WAIT) {
-		if (c->flags & TF_SACK_RECOVERY)
+		if ((c->flags & TF_SACK_RECOVERY) ||
+		    (c->sb.n > 0 && !(c->flags & (TF_RECOVERY | TF_RTO_RECOVER))))
 			sent = tcp_sack_output(eng, c);
 		else
 			sent = send_data(eng, c, c->snd_una +

@@ -78,7 +78,12 @@
 	X(tx_sack_blocks)     /* SACK blocks sent */                           \
 	X(tx_dsack)           /* D-SACK blocks sent (RFC 2883) */              \
 	X(syncookies_opts)    /* cookie conns with WS/SACK restored from TSecr */ \
-	X(rx_tw_syn_ts_old)   /* SYN to TIME_WAIT not newer by TS (RFC 6191) */
+	X(rx_tw_syn_ts_old)   /* SYN to TIME_WAIT not newer by TS (RFC 6191) */ \
+	X(rack_reordering)    /* conns that saw reordering (RFC 8985 §6.2 step 3) */ \
+	X(rack_timeouts)      /* RACK reordering timer expirations (RFC 8985 §6.3) */ \
+	X(rack_lost_resends)  /* resends found lost by RACK, sent again */ \
+	X(undo_dsack)         /* cwnd reductions undone: every resend D-SACKed */ \
+	X(undo_ts)            /* cwnd reductions undone: TSecr older than the resend (RFC 3522) */
 
 struct tcp_stats {
 #define TCP_STATS_FIELD(n) uint64_t n;

@@ -103,6 +103,10 @@
 	X(test_sack_recovery_retransmits_only_holes) \
 	X(test_dsack_counted_not_loss) \
 	X(test_rto_resend_skips_sacked_segments) \
+	X(test_rack_reordering_within_window_not_lost) \
+	X(test_rack_lost_retransmission_resent_without_rto) \
+	X(test_undo_when_dsack_reports_every_resend) \
+	X(test_undo_when_tsecr_predates_resend) \
 	X(test_isolated_losses_recovered_without_rto) \
 	X(test_cubic_window_follows_w_cubic) \
 	X(test_cc_config_selects_algorithm) \
