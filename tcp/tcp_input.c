@@ -835,11 +835,49 @@ static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 	return true;
 }
 
+/* The ACK owed to an unacceptable or PAWS-failed segment (RFC 9293
+ * §3.10.7.4, RFC 7323 §5.3). A segment without data gets one at most
+ * every TCP_OOW_ACK_MS (Linux's tcp_invalid_ratelimit, RFC 5961 §7's
+ * spirit): ACKs overtaken on a reordering path are out of window or
+ * PAWS-old by the thousand, and answering each one doubled the ACK
+ * traffic without telling the peer anything. */
+static void oow_ack(struct tcp_engine *eng, struct tcp_conn *c,
+		    const struct tcp_seg *seg, uint32_t len)
+{
+	if (len == 0 && !(seg->flags & (TH_SYN | TH_FIN))) {
+		if (c->oow_ack_ms != 0 &&
+		    eng->now_ms + 1 - c->oow_ack_ms < TCP_OOW_ACK_MS) {
+			eng->stats.rx_oow_ack_limited++;
+			return;
+		}
+		c->oow_ack_ms = eng->now_ms + 1;
+	}
+	tcp_send_ack(eng, c);
+}
+
+/* A pure duplicate ACK that only lost a race with a later segment of
+ * the peer (Linux's tcp_disordered_ack(), "PAWS as specified is broken
+ * wrt. pure-ACKs"): SEG.SEQ = RCV.NXT, SEG.ACK = SND.UNA, the same window,
+ * and a TSval behind TS.Recent by less than an RTO. Reordered ACKs carry
+ * the SACK blocks recovery needs; dropping them (and answering each with
+ * an ACK) cost a 5 ms path with 1 ms of jitter thousands of ACKs a
+ * second. Its TSval never becomes TS.Recent (§4.3 keeps the newest). */
+static bool disordered_ack(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	uint32_t lag_ms = c->ts_recent - seg->opts.ts_val;
+
+	return (seg->flags & (TH_ACK | TH_SYN | TH_FIN | TH_RST)) == TH_ACK &&
+	       seg->len == 0 && seg->seq == c->rcv_nxt &&
+	       seg->ack == c->snd_una && seg->wnd == c->snd_wnd &&
+	       lag_ms <= c->rto_us / 1000;
+}
+
 /* RFC 7323 §3.2 and §5.3 R1, before the sequence check: on a connection
  * with timestamps, a segment without TSopt is dropped silently, and one
  * whose TSval is older than TS.Recent (PAWS) is dropped and ACKed — unless
  * TS.Recent has been idle for 24 days (§5.5): then it is invalid and the
- * segment's TSval replaces it. RSTs pass (§3.2, §5.3). False: drop. */
+ * segment's TSval replaces it — or it is a reordered duplicate ACK
+ * (disordered_ack()). RSTs pass (§3.2, §5.3). False: drop. */
 static bool paws_check(struct tcp_engine *eng, struct tcp_conn *c,
 		       const struct tcp_seg *seg)
 {
@@ -851,6 +889,10 @@ static bool paws_check(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	if (!seq_lt(seg->opts.ts_val, c->ts_recent))
 		return true;
+	if (disordered_ack(c, seg)) {
+		eng->stats.rx_paws_reordered_ack++;
+		return true;
+	}
 	if (eng->now_ms - c->ts_recent_ms > TCP_PAWS_IDLE_MS) {
 		eng->stats.rx_paws_idle++;
 		c->ts_recent = seg->opts.ts_val;
@@ -858,7 +900,7 @@ static bool paws_check(struct tcp_engine *eng, struct tcp_conn *c,
 		return true;
 	}
 	eng->stats.rx_paws_drop++;
-	tcp_send_ack(eng, c);
+	oow_ack(eng, c, seg, seg->len);
 	return false;
 }
 
@@ -965,7 +1007,7 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 			if (seq_geq(seq0 + len0, c->last_ack_sent))
 				ts_update(eng, c, seg, seq0);
 		}
-		tcp_send_ack(eng, c);
+		oow_ack(eng, c, seg, len0);
 		return;
 	}
 	tcp_peer_heard(eng, c);

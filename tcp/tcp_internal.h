@@ -47,6 +47,7 @@ extern int tcp_logtype;
 /* RFC 7323 §5.5: a TS.Recent older than 24 days is no longer valid. */
 #define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000)
 #define TCP_CHALLENGE_ACK_PER_S 1000
+#define TCP_OOW_ACK_MS   500u         /* ACKs to out-of-window pure ACKs */
 #define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
 #define TCP_POOL_CACHE   256u         /* per-lcore LIFO of conn/tw pools */
 
@@ -228,6 +229,8 @@ struct tcp_conn {
 	uint32_t ts_recent;        /* RFC 7323 §4.3 TS.Recent */
 	uint64_t ts_recent_ms;     /* engine ms when TS.Recent was set (§5.5) */
 	uint32_t last_ack_sent;    /* RFC 7323 Last.ACK.sent */
+	uint64_t oow_ack_ms;       /* 1 + engine ms of the last ACK answering
+				    * an unacceptable pure ACK (0 = none) */
 	/* SACK generation (RFC 2018 §4): a sequence number inside each of the
 	 * last blocks that reported new out-of-order data, newest first; and a
 	 * D-SACK block (RFC 2883) owed by the next ACK. */

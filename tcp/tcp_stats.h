@@ -83,7 +83,9 @@
 	X(rack_timeouts)      /* RACK reordering timer expirations (RFC 8985 §6.3) */ \
 	X(rack_lost_resends)  /* resends found lost by RACK, sent again */ \
 	X(undo_dsack)         /* cwnd reductions undone: every resend D-SACKed */ \
-	X(undo_ts)            /* cwnd reductions undone: TSecr older than the resend (RFC 3522) */
+	X(undo_ts)            /* cwnd reductions undone: TSecr older than the resend (RFC 3522) */ \
+	X(rx_paws_reordered_ack) /* pure dup ACK, TSval older: reordered, kept (as Linux) */ \
+	X(rx_oow_ack_limited) /* no ACK for an unacceptable pure ACK (500 ms limit) */
 
 struct tcp_stats {
 #define TCP_STATS_FIELD(n) uint64_t n;

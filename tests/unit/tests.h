@@ -148,6 +148,8 @@
 	X(test_ts_echoed_and_updated_per_4_3) \
 	X(test_paws_drops_old_ts_and_acks) \
 	X(test_ts_recent_from_retransmission_of_last_acked) \
+	X(test_paws_keeps_reordered_dup_ack) \
+	X(test_oow_pure_ack_answer_rate_limited) \
 	X(test_rtt_sample_from_ts_on_retransmit) \
 	X(test_no_rtt_sample_from_echo_older_than_resend) \
 	X(test_ts_option_bytes_reduce_payload) \
