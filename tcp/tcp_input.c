@@ -79,6 +79,23 @@ void tcp_rtt_sample(struct tcp_engine *eng, struct tcp_conn *c, uint32_t r)
 	c->rto_us = RTE_MIN(rto, eng->cfg.rto_max_ms * 1000);
 }
 
+/* RFC 6298 §5.7: "If the timer expires awaiting the ACK of a SYN segment
+ * and the TCP implementation is using an RTO less than 3 seconds, the RTO
+ * MUST be re-initialized to 3 seconds when data transmission begins".
+ * Called when the connection becomes ESTABLISHED. An RTT sample of the
+ * handshake (the SYN-ACK or ACK echoing the resent SYN's TSval: no Karn
+ * ambiguity) sets the RTO by §2.2 instead — as Linux, which falls back
+ * to 3 s only when the handshake gave no sample; the first sample of the
+ * data phase replaces the 3 s (§2.2). */
+static void syn_rxt_rto(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (!(c->flags & TF_SYN_RXT) || c->srtt_us != 0)
+		return;
+	c->rto_us = RTE_MIN(RTE_MAX(c->rto_us, 3000000u),
+			    eng->cfg.rto_max_ms * 1000);
+	eng->stats.rto_syn_fallback++;
+}
+
 static void set_peer_mss(struct tcp_engine *eng, struct tcp_conn *c,
 			 const struct tcp_seg *seg)
 {
@@ -383,6 +400,8 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 			return SEG_DONE;      /* accept queue full: stay */
 		if (c->flags & TF_DEAD)
 			return SEG_DONE;
+		/* before this ACK's RTT sample, which takes precedence */
+		syn_rxt_rto(eng, c);
 	}
 	if (seq_gt(seg->ack, c->snd_max)) {
 		eng->stats.rx_ack_too_new++;
@@ -785,6 +804,7 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 
 		ack_advance(eng, c, seg, &rtt_us);
 		tcp_set_state(eng, c, DPT_ESTABLISHED);
+		syn_rxt_rto(eng, c);
 		eng->stats.conn_opened_active++;
 		c->flags |= TF_ACK_NOW;
 		tcp_event(eng, c, DPT_EV_CONNECTED, 0);

@@ -163,6 +163,7 @@ enum tcp_timer_kind {
 #define TF_DETACHED     (1u << 9)  /* app told CLOSED/RESET/ERROR; no events */
 #define TF_DEAD         (1u << 10) /* released; memory freed at end of batch */
 #define TF_PERSIST      (1u << 11) /* REXMIT timer is probing a zero window */
+#define TF_SYN_RXT      (1u << 12) /* our SYN or SYN-ACK was resent */
 #define TF_ACCEPTQ      (1u << 13) /* on listener's accept queue */
 #define TF_RCVD_FIN     (1u << 14)
 #define TF_SYN_ACKED    (1u << 15)
@@ -268,6 +269,7 @@ struct tcp_conn {
 	struct tcp_cc_state cc;
 	uint32_t recover;          /* RFC 6582 recover, RFC 6675 RecoveryPoint */
 	uint32_t tlp_high_seq;     /* RFC 8985 §7.4 TLP.end_seq */
+	uint32_t tlp_rxt_seq;      /* start of the resent probe (TF_TLP_RXT) */
 	uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
 	bool sack_ok;              /* SACK negotiated (RFC 2018): set by the
 				    * options' negotiation, read by recovery */

@@ -690,8 +690,10 @@ void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 	c->snd_nxt = c->snd_una;
 	if (!(c->flags & TF_SYN_ACKED))
 		c->snd_nxt = c->iss;
-	if (!(c->flags & TF_SYN_ACKED))
+	if (!(c->flags & TF_SYN_ACKED)) {
 		eng->stats.retransmits++;
+		c->flags |= TF_SYN_RXT;         /* RFC 6298 §5.7 */
+	}
 	tcp_arm_rexmit(eng, c);
 	tcp_output_mark(eng, c);
 }

@@ -57,13 +57,16 @@ static void tlp_cancel(struct tcp_engine *eng, struct tcp_conn *c)
 	tcp_timer_stop(&eng->wheel, &c->t_tlp);
 }
 
-/* A reduction starts: remember what to restore if it proves spurious. */
+/* A reduction starts: remember what to restore if it proves spurious.
+ * A resent probe still out counts as one of the episode's resends: its
+ * D-SACK must not stand for a resend that repaired a real hole (Linux
+ * commit "tcp: fix incorrect undo caused by DSACK of TLP retransmit"). */
 static void undo_start(struct tcp_conn *c)
 {
 	c->prior_cwnd = c->cwnd;
 	c->prior_ssthresh = c->ssthresh;
 	c->prior_cc = c->cc;
-	c->undo_retrans = 0;
+	c->undo_retrans = (c->flags & TF_TLP_OUT) && (c->flags & TF_TLP_RXT);
 	c->undo_ts = false;
 	c->flags |= TF_UNDO;
 }
@@ -121,9 +124,9 @@ static void enter_recovery(struct tcp_engine *eng, struct tcp_conn *c)
 	eng->stats.recoveries++;
 	if (sack)
 		eng->stats.sack_recoveries++;
+	undo_start(c);
 	tlp_cancel(eng, c);
 	c->recover = c->snd_max;
-	undo_start(c);
 	c->cc_ops->on_congestion(c, eng->now_us);
 	c->flags |= TF_RECOVERY | (sack ? TF_SACK_RECOVERY : 0);
 	c->sb.high_rxt = c->snd_una;
@@ -189,21 +192,43 @@ static void partial_ack(struct tcp_engine *eng, struct tcp_conn *c,
 	tcp_output_mark(eng, c);
 }
 
-/* RFC 8985 §7.4: the probe's episode ends when SND.UNA passes it. A
- * retransmitted probe with no D-SACK reporting it repaired a tail loss:
- * with SACK that is a congestion event (§7.4.2). Without SACK nothing
- * tells a spurious probe apart, so the count is an upper bound and cwnd
- * is left alone. */
-static void tlp_ack(struct tcp_engine *eng, struct tcp_conn *c, bool dsack)
+/* RFC 8985 §7.4.2 (TLP_process_ack, as Linux's tcp_process_tlp_ack()):
+ * once SND.UNA reaches the probe's TLP.end_seq, a resent probe is judged
+ * - D-SACKed: the original had arrived, the probe was a duplicate: no
+ *   loss (counted tlp_spurious, cwnd untouched);
+ * - an ACK beyond TLP.end_seq without that D-SACK: the probe repaired a
+ *   tail loss, a congestion event with SACK (tlp_recoveries);
+ * - a pure duplicate ACK of TLP.end_seq without SACK blocks: the probe
+ *   arrived after the original at a receiver without D-SACK: no loss;
+ * - an ACK of exactly TLP.end_seq: undecided. It may be the original's
+ *   late ACK with the probe's D-SACK to follow, so the episode stays
+ *   open (counting it a recovery there made every probe that only
+ *   outran a late ACK a cwnd reduction). The next ACK decides.
+ * Without SACK no D-SACK can come; the count is then an upper bound and
+ * cwnd is left alone. */
+static void tlp_ack(struct tcp_engine *eng, struct tcp_conn *c,
+		    const struct tcp_seg *seg, bool advanced, bool dsack)
 {
+	const struct tcp_sack_block *d = &seg->opts.sack[0];
+
 	if (!(c->flags & TF_TLP_OUT) || seq_lt(c->snd_una, c->tlp_high_seq))
 		return;
-	if ((c->flags & TF_TLP_RXT) && !dsack) {
+	if (!(c->flags & TF_TLP_RXT)) {
+		/* a probe of new data: nothing to judge */
+	} else if (dsack && seq_gt(d->end, c->tlp_rxt_seq) &&
+		   seq_lt(d->start, c->tlp_high_seq)) {
+		eng->stats.tlp_spurious++;
+	} else if (seq_gt(c->snd_una, c->tlp_high_seq)) {
 		eng->stats.tlp_recoveries++;
 		if (c->sack_ok) {
 			c->cc_ops->on_congestion(c, eng->now_us);
 			c->cc_ops->on_recovery_exit(c, eng->now_us);
 		}
+	} else if (!advanced && seg->ack == c->tlp_high_seq &&
+		   seg->len == 0 && seg->opts.nsack == 0) {
+		eng->stats.tlp_spurious++;
+	} else {
+		return;
 	}
 	c->flags &= ~(TF_TLP_OUT | TF_TLP_RXT);
 }
@@ -250,7 +275,7 @@ void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
 
 	if (c->sack_ok)
 		sack_ack(eng, c, seg, prev_una, &sack_new, &dsack);
-	tlp_ack(eng, c, dsack);
+	tlp_ack(eng, c, seg, advanced, dsack);
 	if ((c->flags & TF_RTO_RECOVER) && seq_geq(c->snd_una, c->recover))
 		c->flags &= ~TF_RTO_RECOVER;
 	if (c->sack_ok)
@@ -414,6 +439,7 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		if (n == 0)
 			return;
 		c->flags |= TF_TLP_RXT;
+		c->tlp_rxt_seq = seq;
 	}
 	eng->stats.tlp_probes++;
 	c->flags |= TF_TLP_OUT;

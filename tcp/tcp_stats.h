@@ -85,7 +85,9 @@
 	X(undo_dsack)         /* cwnd reductions undone: every resend D-SACKed */ \
 	X(undo_ts)            /* cwnd reductions undone: TSecr older than the resend (RFC 3522) */ \
 	X(rx_paws_reordered_ack) /* pure dup ACK, TSval older: reordered, kept (as Linux) */ \
-	X(rx_oow_ack_limited) /* no ACK for an unacceptable pure ACK (500 ms limit) */
+	X(rx_oow_ack_limited) /* no ACK for an unacceptable pure ACK (500 ms limit) */ \
+	X(tlp_spurious)       /* resent probes D-SACKed / dup-ACKed: no loss (RFC 8985 §7.4.2) */ \
+	X(rto_syn_fallback)   /* data RTO set to 3 s: SYN resent, no RTT sample (RFC 6298 §5.7) */
 
 struct tcp_stats {
 #define TCP_STATS_FIELD(n) uint64_t n;

@@ -407,9 +407,16 @@ void test_isolated_losses_recovered_without_rto(void)
 		       st->retransmits, st->tlp_probes, st->tlp_recoveries, st->rto_expired);
 		CHECK_STAT(s, SIM_A, rto_expired, 0);
 		CHECK_STAT(s, SIM_A, tlp_probes, 1);
-		CHECK_STAT(s, SIM_A, tlp_recoveries, 1);
 		CHECK_STAT(s, SIM_A, retransmits, 2);
 		CHECK_STAT(s, SIM_B, rto_expired, 0);
+		/* RFC 8985 §7.4.2: the ACK of exactly TLP.end_seq leaves the
+		 * verdict open (a D-SACK may follow); the next ACK beyond it
+		 * says the probe repaired a loss */
+		CHECK_STAT(s, SIM_A, tlp_recoveries, 0);
+		b->rx_len = 0;
+		one_way(s, a, b, 1000, 43);
+		CHECK_STAT(s, SIM_A, tlp_recoveries, 1);
+		CHECK_STAT(s, SIM_A, tlp_spurious, 0);
 		sim_free(s);
 	}
 }
@@ -785,5 +792,65 @@ void test_undo_when_tsecr_predates_resend(void)
 	CHECK_PATTERN(b->rx, b->rx_len, 44);
 	CHECK_STAT(s, SIM_A, undo_ts, 1);
 	CHECK_EQ(ssthresh, a->c->ssthresh);
+	sim_free(s);
+}
+
+/* Holds the first pure ACK from B that acknowledges ack. */
+struct hold_ack {
+	uint32_t ack;
+	bool held;
+};
+
+static enum sim_verdict hold_ack_filter(struct sim *s, const struct sim_seg *g, void *ctx)
+{
+	struct hold_ack *f = ctx;
+	(void)s;
+	if (g->from != SIM_B || g->len != 0 || f->held || g->ack != f->ack)
+		return SIM_PASS;
+	f->held = true;
+	return SIM_HOLD;
+}
+
+/* RFC 8985 §7.4.2: a resent probe that only outran the late ACK of the
+ * original is reported by the receiver as a duplicate (D-SACK): no loss
+ * — counted tlp_spurious, not tlp_recoveries, and the window stays. The
+ * late ACK comes first and reaches exactly TLP.end_seq: that alone must
+ * not count as a repaired loss. */
+void test_tlp_dsacked_probe_counted_spurious(void)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.latency_us = 1000;
+	o.cfg[SIM_A].rto_min_ms = o.cfg[SIM_B].rto_min_ms = 1000;
+	struct sim *s = mk_sim_opts(&o);
+	struct sim_conn *b, *a;
+	pair_connect(s, &b, &a);
+	CHECK(a->c->sack_ok);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(a, &in));
+	static uint8_t d[20 * 1460];
+	sim_fill_pattern(d, sizeof(d), 45);
+	size_t len = 20u * in.mss;
+	struct hold_ack f = { .ack = a->c->snd_max + (uint32_t)len };
+	sim_set_filter(s, hold_ack_filter, &f);
+	b->auto_read = true;
+	sim_conn_send(a, d, len, 0);
+	SIM_RUN_UNTIL(s, sim_stats(s, SIM_A)->tlp_probes > 0, 2000);
+	CHECK(f.held);
+	CHECK_STAT(s, SIM_A, tlp_probes, 1);
+	CHECK_STAT(s, SIM_A, retransmits, 1);
+	uint32_t cwnd = a->c->cwnd, ssthresh = a->c->ssthresh;
+	sim_release_all(s);            /* the original's ACK, late */
+	SIM_RUN_UNTIL(s, a->c->snd_una == a->c->snd_max &&
+		      sim_stats(s, SIM_A)->rx_dsack > 0, 1000);
+	CHECK_EQ(len, b->rx_len);
+	CHECK_PATTERN(b->rx, len, 45);
+	CHECK_STAT(s, SIM_A, rx_dsack, 1);
+	CHECK_STAT(s, SIM_A, tlp_spurious, 1);
+	CHECK_STAT(s, SIM_A, tlp_recoveries, 0);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	CHECK_EQ(ssthresh, a->c->ssthresh);
+	CHECK_CMP(a->c->cwnd, >=, cwnd);
+	sim_set_filter(s, NULL, NULL);
 	sim_free(s);
 }

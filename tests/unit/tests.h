@@ -76,6 +76,7 @@
 	X(test_unlisten_inside_accept_callback) \
 	X(test_rto_collapses_cwnd_to_one_segment)       \
 	X(test_initial_window_rfc6928)                  \
+	X(test_rto_3s_after_syn_retransmitted)          \
 	/* limits: t_limit.c */                         \
 	X(test_syn_backlog_limit)                       \
 	X(test_accept_backlog_limit)                    \
@@ -107,6 +108,7 @@
 	X(test_rack_lost_retransmission_resent_without_rto) \
 	X(test_undo_when_dsack_reports_every_resend) \
 	X(test_undo_when_tsecr_predates_resend) \
+	X(test_tlp_dsacked_probe_counted_spurious) \
 	X(test_isolated_losses_recovered_without_rto) \
 	X(test_cubic_window_follows_w_cubic) \
 	X(test_cc_config_selects_algorithm) \
