@@ -549,11 +549,17 @@ static void bulk_impaired(enum impair im, uint32_t cc, const char *name)
 	printf("%s (%s, %zu MiB each way, %.1f s virtual): retransmits A %" PRIu64 " B %" PRIu64
 	       ", rto A %" PRIu64 " B %" PRIu64 ", fast %" PRIu64 "/%" PRIu64
 	       ", partial %" PRIu64 "/%" PRIu64 ", tlp %" PRIu64 "/%" PRIu64
-	       " (recovered %" PRIu64 "/%" PRIu64 "), bad csum %" PRIu64 "/%" PRIu64 "\n",
+	       " (recovered %" PRIu64 "/%" PRIu64 ", spurious %" PRIu64 "/%" PRIu64
+	       "), recoveries %" PRIu64 "/%" PRIu64 " (sack %" PRIu64 "/%" PRIu64
+	       ", undone %" PRIu64 "/%" PRIu64 "), rack lost resends %" PRIu64 "/%" PRIu64
+	       ", bad csum %" PRIu64 "/%" PRIu64 "\n",
 	       name, cc ? "newreno" : "cubic", len >> 20, (double)s->now_us / 1e6,
 	       sa->retransmits, sb->retransmits, sa->rto_expired, sb->rto_expired,
 	       sa->fast_retransmits, sb->fast_retransmits, sa->partial_acks, sb->partial_acks,
 	       sa->tlp_probes, sb->tlp_probes, sa->tlp_recoveries, sb->tlp_recoveries,
+	       sa->tlp_spurious, sb->tlp_spurious, sa->recoveries, sb->recoveries,
+	       sa->sack_recoveries, sb->sack_recoveries, sa->undo_dsack + sa->undo_ts,
+	       sb->undo_dsack + sb->undo_ts, sa->rack_lost_resends, sb->rack_lost_resends,
 	       sa->rx_bad_csum, sb->rx_bad_csum);
 	CHECK_MSG(s->app_errors == 0, "%" PRIu64 " API errors", s->app_errors);
 	CHECK_EQ(len, b->rx_len);
