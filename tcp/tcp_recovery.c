@@ -198,8 +198,9 @@ static void partial_ack(struct tcp_engine *eng, struct tcp_conn *c,
  *   loss (counted tlp_spurious, cwnd untouched);
  * - an ACK beyond TLP.end_seq without that D-SACK: the probe repaired a
  *   tail loss, a congestion event with SACK (tlp_recoveries);
- * - a pure duplicate ACK of TLP.end_seq without SACK blocks: the probe
- *   arrived after the original at a receiver without D-SACK: no loss;
+ * - a pure duplicate ACK of TLP.end_seq without SACK blocks (same
+ *   window: not a window update): the probe arrived after the original
+ *   at a receiver without D-SACK: no loss;
  * - an ACK of exactly TLP.end_seq: undecided. It may be the original's
  *   late ACK with the probe's D-SACK to follow, so the episode stays
  *   open (counting it a recovery there made every probe that only
@@ -225,7 +226,9 @@ static void tlp_ack(struct tcp_engine *eng, struct tcp_conn *c,
 			c->cc_ops->on_recovery_exit(c, eng->now_us);
 		}
 	} else if (!advanced && seg->ack == c->tlp_high_seq &&
-		   seg->len == 0 && seg->opts.nsack == 0) {
+		   seg->len == 0 && seg->opts.nsack == 0 &&
+		   seg->wnd == c->snd_wnd &&
+		   !(seg->flags & (TH_SYN | TH_FIN))) {
 		eng->stats.tlp_spurious++;
 	} else {
 		return;
