@@ -27,6 +27,7 @@
 #include "dp.h"
 #include "dpt.h"
 #include "perf_report.h"
+#include "tcp_stats.h"
 
 #define PERF_PROG "dptcp-perf"
 #define PERF_RXBUF 65536
@@ -427,6 +428,41 @@ perf_hook(struct tcp_engine *eng, uint64_t now_us, void *arg)
 	}
 }
 
+/* The engines' counters added up, as one JSON object (the report's
+ * "stack_counters"): what the stack did to move the bytes (segments,
+ * retransmits, timeouts, recoveries...). NULL when out of memory. */
+static char *
+engine_counters_json(void)
+{
+	struct tcp_stats sum;
+	unsigned int e;
+	size_t len = 0;
+	char *buf = malloc(8192);
+
+	if (buf == NULL)
+		return NULL;
+	memset(&sum, 0, sizeof(sum));
+	for (e = 0; e < run.nengines; e++) {
+		const struct tcp_stats *st = tcp_engine_stats(dp_engine_at(e));
+#define PERF_SUM(n) sum.n += st->n;
+		TCP_STATS_LIST(PERF_SUM)
+#undef PERF_SUM
+	}
+	len += (size_t)snprintf(buf + len, 8192 - len, "{");
+#define PERF_JSON(n) \
+	if (len < 8192) \
+		len += (size_t)snprintf(buf + len, 8192 - len, "%s\"%s\": %" PRIu64, \
+					len > 1 ? ", " : "", #n, sum.n);
+	TCP_STATS_LIST(PERF_JSON)
+#undef PERF_JSON
+	if (len + 2 > 8192) {
+		free(buf);
+		return NULL;
+	}
+	snprintf(buf + len, 8192 - len, "}");
+	return buf;
+}
+
 static void
 perf_usage(FILE *f, const char *prog)
 {
@@ -514,6 +550,7 @@ main(int argc, char **argv)
 	const struct perf_counters **parts;
 	struct perf_counters *total;
 	struct perf_result res;
+	char *stack_json;
 	char **rest;
 	uint64_t t_stop;
 	unsigned int e;
@@ -608,8 +645,11 @@ main(int argc, char **argv)
 		.c = total,
 		.parts = parts,
 		.nparts = run.nengines,
+		.cc = tcp_engine_cc_name(dp_engine_at(0)),
+		.stack_json = stack_json = engine_counters_json(),
 	};
 	perf_report(stdout, &res);
+	free(stack_json);
 	code = perf_exit_code(&res);
 	free(parts);
 	free(total);

@@ -65,7 +65,9 @@ perf_opts_usage(FILE *f, unsigned int flags)
 	if (flags & PERF_OPT_KERNEL)
 		fprintf(f,
 			"  --threads N            client threads, one epoll each (default 1)\n"
-			"  --spin                 busy-poll epoll_wait (timeout 0)\n");
+			"  --spin                 busy-poll epoll_wait (timeout 0)\n"
+			"  --cc NAME              TCP_CONGESTION of every connection (cubic,\n"
+			"                         reno, bbr...; default: the system's)\n");
 }
 
 static const char *
@@ -197,6 +199,11 @@ perf_opt_parse(int argc, char **argv, int *i, struct perf_opts *o,
 	} else if ((flags & PERF_OPT_KERNEL) &&
 		   strcmp(argv[*i], "--spin") == 0) {
 		o->spin = true;
+	} else if ((flags & PERF_OPT_KERNEL) &&
+		   (v = opt_value(argc, argv, i, "--cc")) != NULL) {
+		if (*v == '\0' || strlen(v) >= sizeof(o->cc))
+			return bad(prog, "--cc", v, "a congestion control name");
+		snprintf(o->cc, sizeof(o->cc), "%s", v);
 	} else {
 		return 0;
 	}
@@ -374,6 +381,10 @@ perf_report_json(FILE *out, const struct perf_result *r,
 		"\"other\": %" PRIu64 "}, ",
 		f->errors, c->err_connect, c->err_no_port, c->err_reset,
 		c->err_timeout, c->err_closed, c->err_other);
+	if (r->cc != NULL)
+		fprintf(out, "\"cc\": \"%s\", ", r->cc);
+	if (r->stack_json != NULL)
+		fprintf(out, "\"stack_counters\": %s, ", r->stack_json);
 	fputs("\"per_engine\": [", out);
 	for (i = 0; i < r->nparts; i++) {
 		const struct perf_counters *p = r->parts[i];

@@ -35,6 +35,8 @@ struct perf_opts {
 	/* dptcp-kperf only */
 	uint32_t threads;
 	bool spin;                 /* epoll_wait without sleeping */
+	char cc[16];               /* TCP_CONGESTION of every socket ("": the
+				    * namespace's default) */
 	/* internal: whether the user gave them */
 	bool size_set, resp_size_set;
 };
@@ -130,6 +132,11 @@ struct perf_result {
 	/* Optional: each engine's / thread's own, for the per-engine lines. */
 	const struct perf_counters *const *parts;
 	unsigned int nparts;
+	/* Optional: the congestion control the connections used, and a JSON
+	 * object of the stack's own counters (dptcp's engine counters), put
+	 * in the JSON report as "cc" and "stack_counters". */
+	const char *cc;
+	const char *stack_json;
 };
 
 /* Table, or one JSON object (opts->json), on f. */

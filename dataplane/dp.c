@@ -405,15 +405,21 @@ dp_poll_once(struct dp_ctx *ctx, dp_hook_fn hook, void *arg)
 	ctx->now_us = tcp_clock_us();
 	/* Input before timers: after a stall (the core was preempted) the
 	 * ACKs that would stop a retransmission wait in the RX ring, so take
-	 * up to DP_RX_BURSTS_MAX full bursts before the timers run. */
+	 * up to DP_RX_BURSTS_MAX full bursts before the timers run. Each
+	 * burst is stamped when it is taken, not when the pass began: a
+	 * pass preempted before its rx_burst (a shared core) dated ACKs up to
+	 * a time slice early, and RTT samples (RFC 6298, RACK) came out
+	 * shorter than the path's delay. */
 	if (likely(ctx->rxq != DP_NO_QUEUE)) {
 		unsigned int bursts = 0;
 
 		do {
 			n = rte_eth_rx_burst(ctx->port_id, ctx->rxq, pkts,
 					     DP_RX_BURST);
-			if (n > 0)
+			if (n > 0) {
+				ctx->now_us = tcp_clock_us();
 				dp_eth_rx(ctx, pkts, n);
+			}
 		} while (n == DP_RX_BURST && ++bursts < DP_RX_BURSTS_MAX);
 	}
 	if (ctx->steer->n_workers > 1) {

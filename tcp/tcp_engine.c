@@ -271,6 +271,7 @@ void tcp_mq_free(struct tcp_mq *q)
 	}
 	q->head = q->tail = NULL;
 	q->bytes = 0;
+	q->cur = NULL;
 }
 
 /* Takes c out of timers, listener and counts; the memory goes back to the
@@ -499,6 +500,11 @@ void tcp_engine_poll(struct tcp_engine *eng, uint64_t now_us)
 const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *eng)
 {
 	return &eng->stats;
+}
+
+const char *tcp_engine_cc_name(const struct tcp_engine *eng)
+{
+	return tcp_cc_get(eng->cfg.cc)->name;
 }
 
 void tcp_engine_state_counts(const struct tcp_engine *eng, uint32_t *counts)

@@ -111,6 +111,9 @@ uint64_t tcp_clock_us(void);
 
 const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *eng);
 
+/* Name of the congestion control new connections use ("cubic", "newreno"). */
+const char *tcp_engine_cc_name(const struct tcp_engine *eng);
+
 /* Number of connections per state, indexed by enum dpt_state; TIME_WAIT
  * counts the compact TIME_WAIT records too. */
 void tcp_engine_state_counts(const struct tcp_engine *eng,

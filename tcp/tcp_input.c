@@ -65,6 +65,7 @@ void tcp_rtt_sample(struct tcp_engine *eng, struct tcp_conn *c, uint32_t r)
 
 	if (r == 0)
 		r = 1;
+	tcp_rack_rtt(c, r);
 	if (c->srtt_us == 0) {
 		c->srtt_us = r;                 /* RFC 6298 §2.2 */
 		c->rttvar_us = r / 2;
@@ -76,6 +77,23 @@ void tcp_rtt_sample(struct tcp_engine *eng, struct tcp_conn *c, uint32_t r)
 	rto = c->srtt_us + RTE_MAX(eng->cfg.tick_us, 4 * c->rttvar_us);
 	rto = RTE_MAX(rto, eng->cfg.rto_min_ms * 1000);
 	c->rto_us = RTE_MIN(rto, eng->cfg.rto_max_ms * 1000);
+}
+
+/* RFC 6298 §5.7: "If the timer expires awaiting the ACK of a SYN segment
+ * and the TCP implementation is using an RTO less than 3 seconds, the RTO
+ * MUST be re-initialized to 3 seconds when data transmission begins".
+ * Called when the connection becomes ESTABLISHED. An RTT sample of the
+ * handshake (the SYN-ACK or ACK echoing the resent SYN's TSval: no Karn
+ * ambiguity) sets the RTO by §2.2 instead — as Linux, which falls back
+ * to 3 s only when the handshake gave no sample; the first sample of the
+ * data phase replaces the 3 s (§2.2). */
+static void syn_rxt_rto(struct tcp_engine *eng, struct tcp_conn *c)
+{
+	if (!(c->flags & TF_SYN_RXT) || c->srtt_us != 0)
+		return;
+	c->rto_us = RTE_MIN(RTE_MAX(c->rto_us, 3000000u),
+			    eng->cfg.rto_max_ms * 1000);
+	eng->stats.rto_syn_fallback++;
 }
 
 static void set_peer_mss(struct tcp_engine *eng, struct tcp_conn *c,
@@ -273,6 +291,14 @@ static void notify_writable(struct tcp_engine *eng, struct tcp_conn *c)
 /* Frees acknowledged bytes from the head of the send queue. */
 static void sndq_ack(struct tcp_conn *c, uint32_t n)
 {
+	/* The copy hint (tcp_mq) stays valid when its mbuf is neither freed
+	 * nor trimmed: when it starts at or past the cut. */
+	if (c->sndq.cur != NULL) {
+		if (c->sndq.cur_off < n)
+			c->sndq.cur = NULL;
+		else
+			c->sndq.cur_off -= n;
+	}
 	c->sndq.bytes -= n;
 	c->sndq_seq += n;
 	while (n > 0) {
@@ -342,7 +368,10 @@ static uint32_t ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	c->flags &= ~TF_UNA_RXT;         /* a new SND.UNA, not resent yet */
 	c->retries = 0;
-	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output. */
+	/* RFC 6298 §5.2/5.3; RFC 8985 §7.2: the PTO restarts after output
+	 * (RACK's timer, in the same slot, is re-armed by this ACK's
+	 * detection, tcp_recovery_ack()). */
+	c->flags &= ~TF_RACK_TIMER;
 	tcp_timer_stop(&eng->wheel, &c->t_tlp);
 	if (c->snd_una == c->snd_max)
 		tcp_timer_stop(&eng->wheel, &c->t_rexmit);
@@ -371,6 +400,8 @@ static enum verdict ack_input(struct tcp_engine *eng, struct tcp_conn *c,
 			return SEG_DONE;      /* accept queue full: stay */
 		if (c->flags & TF_DEAD)
 			return SEG_DONE;
+		/* before this ACK's RTT sample, which takes precedence */
+		syn_rxt_rto(eng, c);
 	}
 	if (seq_gt(seg->ack, c->snd_max)) {
 		eng->stats.rx_ack_too_new++;
@@ -773,6 +804,7 @@ static void syn_sent_input(struct tcp_engine *eng, struct tcp_conn *c,
 
 		ack_advance(eng, c, seg, &rtt_us);
 		tcp_set_state(eng, c, DPT_ESTABLISHED);
+		syn_rxt_rto(eng, c);
 		eng->stats.conn_opened_active++;
 		c->flags |= TF_ACK_NOW;
 		tcp_event(eng, c, DPT_EV_CONNECTED, 0);
@@ -823,11 +855,49 @@ static bool time_wait_reuse(struct tcp_engine *eng, struct tcp_conn *c,
 	return true;
 }
 
+/* The ACK owed to an unacceptable or PAWS-failed segment (RFC 9293
+ * §3.10.7.4, RFC 7323 §5.3). A segment without data gets one at most
+ * every TCP_OOW_ACK_MS (Linux's tcp_invalid_ratelimit, RFC 5961 §7's
+ * spirit): ACKs overtaken on a reordering path are out of window or
+ * PAWS-old by the thousand, and answering each one doubled the ACK
+ * traffic without telling the peer anything. */
+static void oow_ack(struct tcp_engine *eng, struct tcp_conn *c,
+		    const struct tcp_seg *seg, uint32_t len)
+{
+	if (len == 0 && !(seg->flags & (TH_SYN | TH_FIN))) {
+		if (c->oow_ack_ms != 0 &&
+		    eng->now_ms + 1 - c->oow_ack_ms < TCP_OOW_ACK_MS) {
+			eng->stats.rx_oow_ack_limited++;
+			return;
+		}
+		c->oow_ack_ms = eng->now_ms + 1;
+	}
+	tcp_send_ack(eng, c);
+}
+
+/* A pure duplicate ACK that only lost a race with a later segment of
+ * the peer (Linux's tcp_disordered_ack(), "PAWS as specified is broken
+ * wrt. pure-ACKs"): SEG.SEQ = RCV.NXT, SEG.ACK = SND.UNA, the same window,
+ * and a TSval behind TS.Recent by less than an RTO. Reordered ACKs carry
+ * the SACK blocks recovery needs; dropping them (and answering each with
+ * an ACK) cost a 5 ms path with 1 ms of jitter thousands of ACKs a
+ * second. Its TSval never becomes TS.Recent (§4.3 keeps the newest). */
+static bool disordered_ack(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	uint32_t lag_ms = c->ts_recent - seg->opts.ts_val;
+
+	return (seg->flags & (TH_ACK | TH_SYN | TH_FIN | TH_RST)) == TH_ACK &&
+	       seg->len == 0 && seg->seq == c->rcv_nxt &&
+	       seg->ack == c->snd_una && seg->wnd == c->snd_wnd &&
+	       lag_ms <= c->rto_us / 1000;
+}
+
 /* RFC 7323 §3.2 and §5.3 R1, before the sequence check: on a connection
  * with timestamps, a segment without TSopt is dropped silently, and one
  * whose TSval is older than TS.Recent (PAWS) is dropped and ACKed — unless
  * TS.Recent has been idle for 24 days (§5.5): then it is invalid and the
- * segment's TSval replaces it. RSTs pass (§3.2, §5.3). False: drop. */
+ * segment's TSval replaces it — or it is a reordered duplicate ACK
+ * (disordered_ack()). RSTs pass (§3.2, §5.3). False: drop. */
 static bool paws_check(struct tcp_engine *eng, struct tcp_conn *c,
 		       const struct tcp_seg *seg)
 {
@@ -839,6 +909,10 @@ static bool paws_check(struct tcp_engine *eng, struct tcp_conn *c,
 	}
 	if (!seq_lt(seg->opts.ts_val, c->ts_recent))
 		return true;
+	if (disordered_ack(c, seg)) {
+		eng->stats.rx_paws_reordered_ack++;
+		return true;
+	}
 	if (eng->now_ms - c->ts_recent_ms > TCP_PAWS_IDLE_MS) {
 		eng->stats.rx_paws_idle++;
 		c->ts_recent = seg->opts.ts_val;
@@ -846,7 +920,7 @@ static bool paws_check(struct tcp_engine *eng, struct tcp_conn *c,
 		return true;
 	}
 	eng->stats.rx_paws_drop++;
-	tcp_send_ack(eng, c);
+	oow_ack(eng, c, seg, seg->len);
 	return false;
 }
 
@@ -953,7 +1027,7 @@ void tcp_segment_arrives(struct tcp_engine *eng, struct tcp_conn *c,
 			if (seq_geq(seq0 + len0, c->last_ack_sent))
 				ts_update(eng, c, seg, seq0);
 		}
-		tcp_send_ack(eng, c);
+		oow_ack(eng, c, seg, len0);
 		return;
 	}
 	tcp_peer_heard(eng, c);

@@ -19,6 +19,7 @@
 #include "dpt.h"
 #include "tcp_cc.h"
 #include "tcp_engine.h"
+#include "tcp_rack.h"
 #include "tcp_sack.h"
 #include "tcp_seq.h"
 #include "tcp_stats.h"
@@ -46,6 +47,7 @@ extern int tcp_logtype;
 /* RFC 7323 §5.5: a TS.Recent older than 24 days is no longer valid. */
 #define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000)
 #define TCP_CHALLENGE_ACK_PER_S 1000
+#define TCP_OOW_ACK_MS   500u         /* ACKs to out-of-window pure ACKs */
 #define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
 #define TCP_POOL_CACHE   256u         /* per-lcore LIFO of conn/tw pools */
 
@@ -161,6 +163,7 @@ enum tcp_timer_kind {
 #define TF_DETACHED     (1u << 9)  /* app told CLOSED/RESET/ERROR; no events */
 #define TF_DEAD         (1u << 10) /* released; memory freed at end of batch */
 #define TF_PERSIST      (1u << 11) /* REXMIT timer is probing a zero window */
+#define TF_SYN_RXT      (1u << 12) /* our SYN or SYN-ACK was resent */
 #define TF_ACCEPTQ      (1u << 13) /* on listener's accept queue */
 #define TF_RCVD_FIN     (1u << 14)
 #define TF_SYN_ACKED    (1u << 15)
@@ -174,15 +177,24 @@ enum tcp_timer_kind {
 #define TF_KEEPALIVE    (1u << 23) /* DPT_OPT_KEEPALIVE */
 #define TF_UNA_RXT      (1u << 24) /* SND.UNA's segment was resent at
 				    * TSval una_rxt_ts */
+#define TF_RACK_TIMER   (1u << 25) /* t_tlp is RACK's reordering timer */
+#define TF_UNDO         (1u << 26) /* the last cwnd reduction may be undone */
 
 struct tcp_listener;
 struct tcp_optspec;
 
 /* A byte queue made of mbufs linked through m->next (each a single
- * segment; the chain's pkt_len/nb_segs are not maintained). */
+ * segment; the chain's pkt_len/nb_segs are not maintained).
+ * cur/cur_off: where the last copy out of the queue ended (the mbuf and
+ * the queue offset of its first byte), so that the sender, which reads
+ * the send queue at SND.NXT - SND.UNA, one segment after the other, does
+ * not walk the whole flight from the head for each segment (a 4 MiB
+ * flight is about 2000 mbufs). NULL: no hint. */
 struct tcp_mq {
 	struct rte_mbuf *head, *tail;
 	uint32_t bytes;
+	struct rte_mbuf *cur;
+	uint32_t cur_off;
 };
 
 struct tcp_conn {
@@ -218,6 +230,8 @@ struct tcp_conn {
 	uint32_t ts_recent;        /* RFC 7323 §4.3 TS.Recent */
 	uint64_t ts_recent_ms;     /* engine ms when TS.Recent was set (§5.5) */
 	uint32_t last_ack_sent;    /* RFC 7323 Last.ACK.sent */
+	uint64_t oow_ack_ms;       /* 1 + engine ms of the last ACK answering
+				    * an unacceptable pure ACK (0 = none) */
 	/* SACK generation (RFC 2018 §4): a sequence number inside each of the
 	 * last blocks that reported new out-of-order data, newest first; and a
 	 * D-SACK block (RFC 2883) owed by the next ACK. */
@@ -255,12 +269,23 @@ struct tcp_conn {
 	struct tcp_cc_state cc;
 	uint32_t recover;          /* RFC 6582 recover, RFC 6675 RecoveryPoint */
 	uint32_t tlp_high_seq;     /* RFC 8985 §7.4 TLP.end_seq */
+	uint32_t tlp_rxt_seq;      /* start of the resent probe (TF_TLP_RXT) */
 	uint8_t dupacks;           /* RFC 5681 duplicate ACKs in a row */
 	bool sack_ok;              /* SACK negotiated (RFC 2018): set by the
 				    * options' negotiation, read by recovery */
 	bool tlp;                  /* [tcp] tlp */
 	struct tcp_scoreboard sb;  /* RFC 6675, used when sack_ok */
-	struct tcp_timer t_tlp;
+	struct tcp_rack rack;      /* RFC 8985 loss detection, when sack_ok */
+	struct tcp_timer t_tlp;    /* TLP, or RACK's timer (TF_RACK_TIMER) */
+	/* Undoing a reduction that proved spurious (RFC 3522 / RFC 2883
+	 * evidence, RFC 4015's response as Linux's undo): the window and
+	 * the cc state before it, the resends of the episode not yet
+	 * reported as duplicates (D-SACK), our TSval on the first resend. */
+	uint32_t prior_cwnd, prior_ssthresh;
+	struct tcp_cc_state prior_cc;
+	uint32_t undo_retrans;
+	uint32_t undo_tsval;
+	bool undo_ts;              /* undo_tsval is set */
 
 	struct tcp_listener *listener;     /* until accepted */
 	TAILQ_ENTRY(tcp_conn) lnode;       /* listener's syn/accept lists */

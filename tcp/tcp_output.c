@@ -60,14 +60,24 @@ static void tx_enqueue(struct tcp_engine *eng, struct rte_mbuf *m)
 		tcp_tx_flush(eng);
 }
 
-/* Copies len bytes at byte offset off of q into dst. */
-static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
+/* Copies len bytes at byte offset off of q into dst. The walk starts at
+ * the queue's hint when off is at or past it (the next new segment),
+ * else at the head (a retransmission), and leaves the hint at the mbuf
+ * where the copy ended. */
+static void mq_copy(struct tcp_mq *q, uint32_t off, uint8_t *dst,
 		    uint32_t len)
 {
-	const struct rte_mbuf *m = q->head;
+	struct rte_mbuf *m = q->head;
+	uint32_t base = 0;             /* queue offset of m's first byte */
 
+	if (q->cur != NULL && off >= q->cur_off) {
+		m = q->cur;
+		base = q->cur_off;
+	}
+	off -= base;
 	while (m != NULL && off >= m->data_len) {
 		off -= m->data_len;
+		base += m->data_len;
 		m = m->next;
 	}
 	while (len > 0 && m != NULL) {
@@ -75,9 +85,17 @@ static void mq_copy(const struct tcp_mq *q, uint32_t off, uint8_t *dst,
 		memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
 		dst += n;
 		len -= n;
+		off += n;
+		if (off < m->data_len)
+			break;
+		if (m->next == NULL)
+			break;          /* the tail: the next copy starts here */
 		off = 0;
+		base += m->data_len;
 		m = m->next;
 	}
+	q->cur = m;
+	q->cur_off = base;
 }
 
 /* The window we offer. Receiver SWS avoidance (RFC 9293 §3.8.6.2.2,
@@ -121,7 +139,7 @@ struct seg_spec {
 	uint8_t flags;
 	uint16_t wnd;
 	const struct tcp_optspec *opts; /* NULL: no options */
-	const struct tcp_mq *data;   /* payload source, or NULL */
+	struct tcp_mq *data;         /* payload source, or NULL */
 	uint32_t data_off, len;
 };
 
@@ -388,6 +406,12 @@ static uint32_t send_data(struct tcp_engine *eng, struct tcp_conn *c,
 			if (seq_leq(seq, c->rtt_seq))
 				c->flags &= ~TF_RTT_TIMING;
 		}
+		if (c->sack_ok && len > 0) {    /* RACK's send times */
+			if (seq_gt(seq + len, c->snd_max))
+				tcp_rack_sent(eng, c, seq + len);
+			else
+				tcp_rack_resent(eng, c, seq, seq + len);
+		}
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
 		if (len > 0 && len < mss &&
 		    seq_geq(seq + len, c->snd_sml))
@@ -443,6 +467,8 @@ uint32_t tcp_retransmit_seg(struct tcp_engine *eng, struct tcp_conn *c,
 	eng->stats.retransmits++;
 	c->retransmits++;
 	note_una_resent(eng, c, seq);
+	if (c->sack_ok && len > 0)
+		tcp_rack_resent(eng, c, seq, seq + len);
 	if ((c->flags & TF_RTT_TIMING) && seq_leq(seq, c->rtt_seq))
 		c->flags &= ~TF_RTT_TIMING;     /* Karn */
 	return len + (fin ? 1 : 0);
@@ -464,7 +490,8 @@ void tcp_output(struct tcp_engine *eng, struct tcp_conn *c)
 			sent |= send_data(eng, c, c->snd_una +
 					  tcp_send_window(c), UINT32_MAX) > 0;
 	} else if (c->state != DPT_TIME_WAIT) {
-		if (c->flags & TF_SACK_RECOVERY)
+		if ((c->flags & TF_SACK_RECOVERY) ||
+		    (c->sb.n > 0 && !(c->flags & (TF_RECOVERY | TF_RTO_RECOVER))))
 			sent = tcp_sack_output(eng, c);
 		else
 			sent = send_data(eng, c, c->snd_una +
@@ -663,8 +690,10 @@ void tcp_rexmit_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 	c->snd_nxt = c->snd_una;
 	if (!(c->flags & TF_SYN_ACKED))
 		c->snd_nxt = c->iss;
-	if (!(c->flags & TF_SYN_ACKED))
+	if (!(c->flags & TF_SYN_ACKED)) {
 		eng->stats.retransmits++;
+		c->flags |= TF_SYN_RXT;         /* RFC 6298 §5.7 */
+	}
 	tcp_arm_rexmit(eng, c);
 	tcp_output_mark(eng, c);
 }

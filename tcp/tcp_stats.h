@@ -78,7 +78,16 @@
 	X(tx_sack_blocks)     /* SACK blocks sent */                           \
 	X(tx_dsack)           /* D-SACK blocks sent (RFC 2883) */              \
 	X(syncookies_opts)    /* cookie conns with WS/SACK restored from TSecr */ \
-	X(rx_tw_syn_ts_old)   /* SYN to TIME_WAIT not newer by TS (RFC 6191) */
+	X(rx_tw_syn_ts_old)   /* SYN to TIME_WAIT not newer by TS (RFC 6191) */ \
+	X(rack_reordering)    /* conns that saw reordering (RFC 8985 §6.2 step 3) */ \
+	X(rack_timeouts)      /* RACK reordering timer expirations (RFC 8985 §6.3) */ \
+	X(rack_lost_resends)  /* resends found lost by RACK, sent again */ \
+	X(undo_dsack)         /* cwnd reductions undone: every resend D-SACKed */ \
+	X(undo_ts)            /* cwnd reductions undone: TSecr older than the resend (RFC 3522) */ \
+	X(rx_paws_reordered_ack) /* pure dup ACK, TSval older: reordered, kept (as Linux) */ \
+	X(rx_oow_ack_limited) /* no ACK for an unacceptable pure ACK (500 ms limit) */ \
+	X(tlp_spurious)       /* resent probes D-SACKed / dup-ACKed: no loss (RFC 8985 §7.4.2) */ \
+	X(rto_syn_fallback)   /* data RTO set to 3 s: SYN resent, no RTT sample (RFC 6298 §5.7) */
 
 struct tcp_stats {
 #define TCP_STATS_FIELD(n) uint64_t n;

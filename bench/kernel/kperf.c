@@ -52,6 +52,7 @@ static struct {
 	uint8_t *txbuf;
 	struct sockaddr_in sa;
 	atomic_int quit;             /* SIGINT/SIGTERM */
+	char cc[16];                 /* congestion control in use */
 } run;
 
 static inline uint64_t
@@ -121,6 +122,13 @@ kc_open(struct kthread *kt, struct kconn *kc, uint64_t now)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (run.o.cc[0] != '\0' &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, run.o.cc,
+		       (socklen_t)strlen(run.o.cc)) < 0) {
+		kc->fd = fd;
+		kc_fail(kc, &kt->ctr.err_other, now);
+		return;
+	}
 	kc->fd = fd;
 	kc->st = KC_CONNECTING;
 	if (connect(fd, (struct sockaddr *)&run.sa, sizeof(run.sa)) < 0 &&
@@ -317,6 +325,35 @@ usage(FILE *f)
 	perf_opts_usage(f, PERF_OPT_KERNEL);
 }
 
+/* The congestion control the connections will use: --cc set on a probe
+ * socket (refused names fail here, not connection by connection), or
+ * the namespace's default. */
+static int
+probe_cc(char *name, size_t len)
+{
+	socklen_t n = (socklen_t)len;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		fprintf(stderr, "%s: socket: %s\n", KP_PROG, strerror(errno));
+		return -1;
+	}
+	if (run.o.cc[0] != '\0' &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, run.o.cc,
+		       (socklen_t)strlen(run.o.cc)) < 0) {
+		fprintf(stderr, "%s: --cc '%s': %s (see net.ipv4.tcp_available_congestion_control)\n",
+			KP_PROG, run.o.cc, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	memset(name, 0, len);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &n) < 0)
+		snprintf(name, len, "?");
+	name[len - 1] = '\0';
+	close(fd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -349,6 +386,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (probe_cc(run.cc, sizeof(run.cc)) < 0)
+		return 2;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -417,6 +456,7 @@ main(int argc, char **argv)
 		.c = total,
 		.parts = parts,
 		.nparts = run.o.threads,
+		.cc = run.cc,
 	};
 	perf_report(stdout, &res);
 	code = perf_exit_code(&res);

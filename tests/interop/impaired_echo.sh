@@ -4,9 +4,11 @@
 # direction, 5 ms ± 1 ms delay each way, 5 % reordering. What comes back is
 # byte-for-byte what was sent (SHA-256, length). While the transfer runs,
 # Linux's TCP_INFO (tcpi_options) shows window scaling, timestamps and SACK
-# negotiated with dptcp (this kernel's `ss -i` does not print them). The run reports dptcp's retransmissions, fast
+# negotiated with dptcp (this kernel's `ss -i` does not print them; its
+# line is logged as it is). The run reports dptcp's retransmissions, fast
 # retransmits, recoveries, tail-loss probes and RTO expiries (reported,
-# not asserted: how many a run needs depends on the draws).
+# not asserted: how many a run needs depends on the draws), and Linux's
+# tcpi_total_retrans and tcpi_reordering.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +28,7 @@ snd_buf_bytes = 4194304
 EOF
 dpt_start_app "$DPTCP_ECHO" 7 "$DPT_TMP/echo.ini"
 dpt_py - "$DP_IP" 7 "$DPT_FILE_PREFIX" "$NS_PEER" <<'PYEOF'
-import hashlib, os, random, socket, sys, threading, time
+import hashlib, os, random, socket, subprocess, sys, threading, time
 from dptlib import Fail, check, log, main_guard, stat, wait_no_conns, fmt_counts
 
 ip, port, prefix, ns = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -61,6 +63,8 @@ def run():
                 left -= n
                 if not info and left < TOTAL // 2:
                     info.append(tcp_options(s))
+                    info.append(subprocess.run(["ss", "-tin", "dst", ip],
+                                               capture_output=True, text=True).stdout)
             s.shutdown(socket.SHUT_WR)
         except Exception as e:  # reported by the main thread
             err.append(e)
@@ -81,6 +85,10 @@ def run():
     finally:
         t.join(300)
     secs = time.monotonic() - t0
+    # struct tcp_info: tcpi_reordering (u32) at offset 88, tcpi_total_retrans at 100
+    ti = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    linux_reord = int.from_bytes(ti[88:92], sys.byteorder)
+    linux_retrans = int.from_bytes(ti[100:104], sys.byteorder)
     s.close()
     check(not err, "writer failed: %r" % (err[:1],))
     log("echoed %d bytes in %.1f s (%.1f MB/s each way)" % (got, secs, got / secs / 1e6))
@@ -88,6 +96,9 @@ def run():
     check(got_hash.digest() == sent_hash.digest(), "echoed bytes differ from sent bytes")
     opts = info[0] if info else {}
     log("Linux's TCP_INFO mid-transfer: %s" % opts)
+    if len(info) > 1:
+        log("ss -tin mid-transfer: %s" % " ".join(info[1].split()))
+    log("Linux: total_retrans %d, reordering %d" % (linux_retrans, linux_reord))
     check(opts.get("wscale") and opts.get("snd_wscale", 0) > 0,
           "window scaling not negotiated (or dptcp offers shift 0): %s" % opts)
     check(opts.get("ts"), "timestamps not negotiated: %s" % opts)
@@ -95,7 +106,8 @@ def run():
     counts = wait_no_conns(prefix, 60)
     log("dptcp connections after close: %s" % fmt_counts(counts))
     names = ["retransmits", "fast_retransmits", "recoveries", "sack_recoveries",
-             "tlp_probes", "rto_expired", "rx_dsack", "rx_ooo_queued"]
+             "tlp_probes", "tlp_recoveries", "tlp_spurious", "rto_expired", "rx_dsack",
+             "tx_dsack", "undo_dsack", "undo_ts", "rack_lost_resends", "rx_ooo_queued"]
     log("dptcp: " + ", ".join("%s %s" % (n, stat(prefix, n)) for n in names))
 
 main_guard(run)

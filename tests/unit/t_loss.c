@@ -237,7 +237,9 @@ void test_sack_recovery_retransmits_only_holes(void)
 
 /* RFC 6675 §5.1: after an RTO the sender SHOULD use the SACKs that
  * arrive to choose what to resend: go-back-N skips the segments SACKed
- * since, and resends only the holes. */
+ * since, and resends only the holes. (RACK resends the two holes a
+ * quarter RTT after the SACKs; those resends are lost too, and with no
+ * later data to be delivered only the RTO is left.) */
 void test_rto_resend_skips_sacked_segments(void)
 {
 	struct sim *s;
@@ -253,8 +255,8 @@ void test_rto_resend_skips_sacked_segments(void)
 	while (raw_pop(&rp, &p))
 		n++;
 	CHECK_EQ(4, n);
-	/* segments 0 and 1 lost, 2 and 3 arrive: two SACKs, too few for
-	 * a fast retransmit (RFC 6675 IsLost), no TLP with SACKed data */
+	/* segments 0 and 1 lost, 2 and 3 arrive: two SACKs, no TLP with
+	 * SACKed data; RACK's timer resends 0 and 1, and they are lost */
 	uint32_t b[1][2] = { { base + 2 * MSS, base + 3 * MSS } };
 	raw_ack_sack(&rp, base, b, 1);
 	b[0][1] = base + 4 * MSS;
@@ -262,6 +264,15 @@ void test_rto_resend_skips_sacked_segments(void)
 	sim_run(s);
 	CHECK(!raw_pop(&rp, &p));
 	unsigned int pos = sim_mark(s);
+	SIM_RUN_UNTIL(s, sim_count_from(s, pos, SIM_A, 0, 0) > 0, 5000);
+	CHECK_STAT(s, SIM_A, rack_timeouts, 1);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	for (uint32_t k = 0; k < 2; k++) {
+		CHECK_MSG(raw_pop(&rp, &p), "hole %u not resent by RACK", k);
+		CHECK_SEG(&p.seg, F_ACK, base + k * MSS, rp.snd_nxt);
+	}
+	CHECK(!raw_pop(&rp, &p));
+	pos = sim_mark(s);
 	SIM_RUN_UNTIL(s, sim_count_from(s, pos, SIM_A, 0, 0) > 0, 5000);
 	CHECK_STAT(s, SIM_A, rto_expired, 1);
 	CHECK_MSG(raw_pop(&rp, &p), "no resend after the RTO");
@@ -277,12 +288,15 @@ void test_rto_resend_skips_sacked_segments(void)
 	raw_ack_sack(&rp, base + 4 * MSS, NULL, 0);
 	sim_run(s);
 	CHECK_EQ(c->c->snd_una, c->c->snd_max);
-	CHECK_STAT(s, SIM_A, retransmits, 2);
+	CHECK_STAT(s, SIM_A, retransmits, 4);
 	sim_free(s);
 }
 
 /* RFC 2883 / RFC 6675 §4: a D-SACK (first block below the cumulative ACK)
- * is counted and is not a loss: nothing is retransmitted. */
+ * is counted and is not a loss: nothing is retransmitted. The ACKs come
+ * one 10 ms round trip after the data: with SACK, RACK (RFC 8985) waits
+ * a quarter of the minimum RTT before it calls the hole below the SACKed
+ * segment lost, and no ACK here comes that late. */
 void test_dsack_counted_not_loss(void)
 {
 	struct sim *s;
@@ -296,6 +310,7 @@ void test_dsack_counted_not_loss(void)
 	sim_run(s);
 	while (raw_pop(&rp, &p))
 		;
+	sim_advance(s, 10);
 	uint32_t b[2][2] = { { base, base + MSS }, { base + 4 * MSS, base + 5 * MSS } };
 	for (int i = 0; i < 3; i++) {
 		/* segment 0 twice (D-SACK), 2..3 acked, 4 SACKed */
@@ -392,9 +407,16 @@ void test_isolated_losses_recovered_without_rto(void)
 		       st->retransmits, st->tlp_probes, st->tlp_recoveries, st->rto_expired);
 		CHECK_STAT(s, SIM_A, rto_expired, 0);
 		CHECK_STAT(s, SIM_A, tlp_probes, 1);
-		CHECK_STAT(s, SIM_A, tlp_recoveries, 1);
 		CHECK_STAT(s, SIM_A, retransmits, 2);
 		CHECK_STAT(s, SIM_B, rto_expired, 0);
+		/* RFC 8985 §7.4.2: the ACK of exactly TLP.end_seq leaves the
+		 * verdict open (a D-SACK may follow); the next ACK beyond it
+		 * says the probe repaired a loss */
+		CHECK_STAT(s, SIM_A, tlp_recoveries, 0);
+		b->rx_len = 0;
+		one_way(s, a, b, 1000, 43);
+		CHECK_STAT(s, SIM_A, tlp_recoveries, 1);
+		CHECK_STAT(s, SIM_A, tlp_spurious, 0);
 		sim_free(s);
 	}
 }
@@ -527,11 +549,17 @@ static void bulk_impaired(enum impair im, uint32_t cc, const char *name)
 	printf("%s (%s, %zu MiB each way, %.1f s virtual): retransmits A %" PRIu64 " B %" PRIu64
 	       ", rto A %" PRIu64 " B %" PRIu64 ", fast %" PRIu64 "/%" PRIu64
 	       ", partial %" PRIu64 "/%" PRIu64 ", tlp %" PRIu64 "/%" PRIu64
-	       " (recovered %" PRIu64 "/%" PRIu64 "), bad csum %" PRIu64 "/%" PRIu64 "\n",
+	       " (recovered %" PRIu64 "/%" PRIu64 ", spurious %" PRIu64 "/%" PRIu64
+	       "), recoveries %" PRIu64 "/%" PRIu64 " (sack %" PRIu64 "/%" PRIu64
+	       ", undone %" PRIu64 "/%" PRIu64 "), rack lost resends %" PRIu64 "/%" PRIu64
+	       ", bad csum %" PRIu64 "/%" PRIu64 "\n",
 	       name, cc ? "newreno" : "cubic", len >> 20, (double)s->now_us / 1e6,
 	       sa->retransmits, sb->retransmits, sa->rto_expired, sb->rto_expired,
 	       sa->fast_retransmits, sb->fast_retransmits, sa->partial_acks, sb->partial_acks,
 	       sa->tlp_probes, sb->tlp_probes, sa->tlp_recoveries, sb->tlp_recoveries,
+	       sa->tlp_spurious, sb->tlp_spurious, sa->recoveries, sb->recoveries,
+	       sa->sack_recoveries, sb->sack_recoveries, sa->undo_dsack + sa->undo_ts,
+	       sb->undo_dsack + sb->undo_ts, sa->rack_lost_resends, sb->rack_lost_resends,
 	       sa->rx_bad_csum, sb->rx_bad_csum);
 	CHECK_MSG(s->app_errors == 0, "%" PRIu64 " API errors", s->app_errors);
 	CHECK_EQ(len, b->rx_len);
@@ -565,3 +593,270 @@ BULK_TEST(I_DUP, dup)
 BULK_TEST(I_CORRUPT, corrupt)
 BULK_TEST(I_DELAY, delay)
 BULK_TEST(I_MIXED, mixed)
+
+/* --- RACK (RFC 8985), undo ------------------------------------------------ */
+
+static void pop_all(struct raw_peer *rp)
+{
+	struct sim_pkt p;
+	while (raw_pop(rp, &p))
+		;
+}
+
+/* RFC 8985 §6.2: once reordering was seen (an original delivered below
+ * data delivered earlier), a hole with six segments SACKed above it is
+ * not lost before a quarter of the minimum RTT has passed; filled 2 ms
+ * later (RTT 10 ms), nothing is resent. RFC 6675's three duplicate ACKs
+ * resent it (a spurious fast retransmit and a halved window). */
+void test_rack_reordering_within_window_not_lost(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = loss_setup(&s, &rp, TCP_CC_CUBIC); /* RTT 10 ms */
+	static uint8_t d[60 * MSS];
+	uint32_t base = rp.rcv_nxt;
+	c->c->sack_ok = true;
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	pop_all(&rp);                  /* segments 0..9 */
+	sim_advance(s, 10);
+	/* segment 1 arrives before 0: one SACK, not (yet) a loss */
+	uint32_t b1[1][2] = { { base + MSS, base + 2 * MSS } };
+	raw_ack_sack(&rp, base, b1, 1);
+	sim_run(s);
+	CHECK_STAT(s, SIM_A, retransmits, 0);
+	sim_advance(s, 1);
+	raw_ack_sack(&rp, base + 10 * MSS, NULL, 0);  /* 0 came, and the rest */
+	sim_run(s);
+	CHECK_STAT(s, SIM_A, rack_reordering, 1);
+	CHECK_STAT(s, SIM_A, retransmits, 0);
+	uint32_t hole = c->c->snd_una, cwnd = c->c->cwnd;
+	pop_all(&rp);
+	sim_advance(s, 10);
+	/* the next segment is late; six after it arrive, one SACK each */
+	for (uint32_t k = 1; k <= 6; k++) {
+		uint32_t b[1][2] = { { hole + MSS, hole + (k + 1) * MSS } };
+		raw_ack_sack(&rp, hole, b, 1);
+		sim_run(s);
+	}
+	CHECK_STAT(s, SIM_A, retransmits, 0);
+	CHECK_STAT(s, SIM_A, recoveries, 0);
+	sim_advance(s, 2);
+	raw_ack_sack(&rp, hole + 7 * MSS, NULL, 0);
+	sim_run(s);
+	CHECK_STAT(s, SIM_A, retransmits, 0);
+	CHECK_STAT(s, SIM_A, recoveries, 0);
+	CHECK_CMP(c->c->cwnd, >=, cwnd);
+	sim_raw_clear(s);
+	sim_free(s);
+}
+
+/* Drops the first `drops` transmissions of the nth data segment from A. */
+struct drop_rxt {
+	unsigned int nth, seen, drops, dropped;
+	uint32_t seq;
+	bool armed;
+};
+
+static enum sim_verdict drop_rxt_filter(struct sim *s, const struct sim_seg *g, void *ctx)
+{
+	struct drop_rxt *f = ctx;
+	(void)s;
+	if (g->from != SIM_A || g->len == 0)
+		return SIM_PASS;
+	if (!f->armed && ++f->seen == f->nth) {
+		f->armed = true;
+		f->seq = g->seq;
+	}
+	if (f->armed && g->seq == f->seq && f->dropped < f->drops) {
+		f->dropped++;
+		return SIM_DROP;
+	}
+	return SIM_PASS;
+}
+
+/* RFC 8985 §6.2: a resend is lost like any segment once data sent after
+ * it was delivered and its reordering window passed: the same segment
+ * lost twice mid-flight is sent a third time, no RTO (RFC 6675 could
+ * only wait for the timeout). */
+void test_rack_lost_retransmission_resent_without_rto(void)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.latency_us = 5000;
+	struct sim *s = mk_sim_opts(&o);
+	struct sim_conn *b, *a;
+	pair_connect(s, &b, &a);
+	CHECK(a->c->sack_ok && a->c->ts_ok);
+	struct drop_rxt f = { .nth = 300, .drops = 2 };
+	sim_set_filter(s, drop_rxt_filter, &f);
+	one_way(s, a, b, 1u << 20, 43);
+	CHECK_EQ(2, f.dropped);
+	const struct tcp_stats *st = sim_stats(s, SIM_A);
+	printf("lost resend: retransmits %" PRIu64 " lost resends %" PRIu64 " rto %" PRIu64
+	       " recoveries %" PRIu64 "\n", st->retransmits, st->rack_lost_resends,
+	       st->rto_expired, st->recoveries);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	CHECK_STAT(s, SIM_A, rack_lost_resends, 1);
+	CHECK_STAT(s, SIM_A, retransmits, 2);
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	sim_free(s);
+}
+
+/* RFC 2883 / Linux's D-SACK undo: a fast retransmit whose only resend the
+ * receiver reports as a duplicate (the original was late, not lost)
+ * gives back the window and ssthresh it took. */
+void test_undo_when_dsack_reports_every_resend(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = loss_setup(&s, &rp, TCP_CC_CUBIC);
+	static uint8_t d[40 * MSS];
+	uint32_t base = rp.rcv_nxt;
+	c->c->sack_ok = true;
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	pop_all(&rp);
+	sim_advance(s, 10);
+	uint32_t cwnd = c->c->cwnd, ssthresh = c->c->ssthresh;
+	/* 1..3 before 0: no reordering seen yet, so 0 is lost (§6.2) */
+	for (uint32_t k = 1; k <= 3; k++) {
+		uint32_t b[1][2] = { { base + MSS, base + (k + 1) * MSS } };
+		raw_ack_sack(&rp, base, b, 1);
+		sim_run(s);
+	}
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	CHECK_STAT(s, SIM_A, retransmits, 1);
+	CHECK_CMP(c->c->cwnd, <, cwnd);
+	pop_all(&rp);
+	/* the original arrives: everything sent so far acknowledged */
+	sim_advance(s, 1);
+	uint32_t all = c->c->snd_max;
+	raw_ack_sack(&rp, all, NULL, 0);
+	sim_run(s);
+	CHECK(!(c->c->flags & TF_RECOVERY));
+	CHECK_STAT(s, SIM_A, undo_dsack, 0);
+	/* then the resend, reported as a duplicate */
+	uint32_t dup[1][2] = { { base, base + MSS } };
+	raw_ack_sack(&rp, all, dup, 1);
+	sim_run(s);
+	CHECK_STAT(s, SIM_A, rx_dsack, 1);
+	CHECK_STAT(s, SIM_A, undo_dsack, 1);
+	CHECK_CMP(c->c->cwnd, >=, cwnd);
+	CHECK_EQ(ssthresh, c->c->ssthresh);
+	sim_raw_clear(s);
+	sim_free(s);
+}
+
+/* Holds the first transmission of the nth data segment from A. */
+struct hold_nth {
+	unsigned int nth, seen;
+	bool held;
+};
+
+static enum sim_verdict hold_nth_filter(struct sim *s, const struct sim_seg *g, void *ctx)
+{
+	struct hold_nth *f = ctx;
+	(void)s;
+	if (g->from != SIM_A || g->len == 0 || f->held)
+		return SIM_PASS;
+	if (++f->seen == f->nth) {
+		f->held = true;
+		return SIM_HOLD;
+	}
+	return SIM_PASS;
+}
+
+/* RFC 3522 (Eifel detection, as Linux's tcp_packet_delayed()): a segment
+ * held 8 ms on a 10 ms path is resent on the SACKs of the segments after
+ * it, but the original reaches the receiver first, so the ACK that ends
+ * recovery echoes the original's TSval, older than the resend's: the
+ * reduction is undone (slow start goes on). */
+void test_undo_when_tsecr_predates_resend(void)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.latency_us = 5000;
+	struct sim *s = mk_sim_opts(&o);
+	struct sim_conn *b, *a;
+	pair_connect(s, &b, &a);
+	CHECK(a->c->sack_ok && a->c->ts_ok);
+	uint32_t ssthresh = a->c->ssthresh;
+	struct hold_nth f = { .nth = 5 };
+	sim_set_filter(s, hold_nth_filter, &f);
+	static uint8_t d[20 * MSS];
+	sim_fill_pattern(d, sizeof(d), 44);
+	b->auto_read = true;
+	sim_conn_send(a, d, sizeof(d), 0);
+	SIM_RUN_UNTIL(s, f.held, 100);
+	CHECK(f.held);
+	SIM_RUN_UNTIL(s, sim_stats(s, SIM_A)->recoveries > 0, 20);
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	sim_release_all(s);            /* the original, late */
+	SIM_RUN_UNTIL(s, b->rx_len == sizeof(d) && a->c->snd_una == a->c->snd_max, 1000);
+	CHECK_EQ(sizeof(d), b->rx_len);
+	CHECK_PATTERN(b->rx, b->rx_len, 44);
+	CHECK_STAT(s, SIM_A, undo_ts, 1);
+	CHECK_EQ(ssthresh, a->c->ssthresh);
+	sim_free(s);
+}
+
+/* Holds the first pure ACK from B that acknowledges ack. */
+struct hold_ack {
+	uint32_t ack;
+	bool held;
+};
+
+static enum sim_verdict hold_ack_filter(struct sim *s, const struct sim_seg *g, void *ctx)
+{
+	struct hold_ack *f = ctx;
+	(void)s;
+	if (g->from != SIM_B || g->len != 0 || f->held || g->ack != f->ack)
+		return SIM_PASS;
+	f->held = true;
+	return SIM_HOLD;
+}
+
+/* RFC 8985 §7.4.2: a resent probe that only outran the late ACK of the
+ * original is reported by the receiver as a duplicate (D-SACK): no loss
+ * — counted tlp_spurious, not tlp_recoveries, and the window stays. The
+ * late ACK comes first and reaches exactly TLP.end_seq: that alone must
+ * not count as a repaired loss. */
+void test_tlp_dsacked_probe_counted_spurious(void)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.latency_us = 1000;
+	o.cfg[SIM_A].rto_min_ms = o.cfg[SIM_B].rto_min_ms = 1000;
+	struct sim *s = mk_sim_opts(&o);
+	struct sim_conn *b, *a;
+	pair_connect(s, &b, &a);
+	CHECK(a->c->sack_ok);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(a, &in));
+	static uint8_t d[20 * 1460];
+	sim_fill_pattern(d, sizeof(d), 45);
+	size_t len = 20u * in.mss;
+	struct hold_ack f = { .ack = a->c->snd_max + (uint32_t)len };
+	sim_set_filter(s, hold_ack_filter, &f);
+	b->auto_read = true;
+	sim_conn_send(a, d, len, 0);
+	SIM_RUN_UNTIL(s, sim_stats(s, SIM_A)->tlp_probes > 0, 2000);
+	CHECK(f.held);
+	CHECK_STAT(s, SIM_A, tlp_probes, 1);
+	CHECK_STAT(s, SIM_A, retransmits, 1);
+	uint32_t cwnd = a->c->cwnd, ssthresh = a->c->ssthresh;
+	sim_release_all(s);            /* the original's ACK, late */
+	SIM_RUN_UNTIL(s, a->c->snd_una == a->c->snd_max &&
+		      sim_stats(s, SIM_A)->rx_dsack > 0, 1000);
+	CHECK_EQ(len, b->rx_len);
+	CHECK_PATTERN(b->rx, len, 45);
+	CHECK_STAT(s, SIM_A, rx_dsack, 1);
+	CHECK_STAT(s, SIM_A, tlp_spurious, 1);
+	CHECK_STAT(s, SIM_A, tlp_recoveries, 0);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	CHECK_EQ(ssthresh, a->c->ssthresh);
+	CHECK_CMP(a->c->cwnd, >=, cwnd);
+	sim_set_filter(s, NULL, NULL);
+	sim_free(s);
+}

@@ -417,6 +417,82 @@ void test_paws_drops_old_ts_and_acks(void)
 	sim_free(s);
 }
 
+/* Linux's tcp_disordered_ack(): a pure duplicate ACK (SEG.SEQ = RCV.NXT,
+ * SEG.ACK = SND.UNA, same window) whose TSval trails TS.Recent by less
+ * than an RTO was overtaken on the path, not replayed: kept (its SACK
+ * blocks count), not answered. One that trails by more is PAWS-dropped. */
+void test_paws_keeps_reordered_dup_ack(void)
+{
+	struct raw_peer rp;
+	struct sim_seg synack;
+	struct raw_opts o = syn_opts(-1, false, true, 1000);
+	struct sim *s;
+	raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_pkt p;
+	static uint8_t d[100];
+	raw_data_ts(&rp, rp.snd_nxt, d, 100, 5000, synack.tsval);
+	rp.snd_nxt += 100;
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(5000, p.seg.tsecr);
+	/* a pure ACK sent before that data (TSval 4990: 10 ms older) */
+	raw_data_ts(&rp, rp.snd_nxt, NULL, 0, 4990, synack.tsval);
+	RAW_EXPECT_NONE(&rp);
+	CHECK_STAT(s, SIM_A, rx_paws_reordered_ack, 1);
+	CHECK_STAT(s, SIM_A, rx_paws_drop, 0);
+	/* TS.Recent did not go back */
+	raw_data_ts(&rp, rp.snd_nxt, d, 10, 5001, synack.tsval);
+	rp.snd_nxt += 10;
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(5001, p.seg.tsecr);
+	/* older than an RTO (1 s here): a replay, dropped and ACKed */
+	raw_data_ts(&rp, rp.snd_nxt, NULL, 0, 3000, synack.tsval);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	CHECK_STAT(s, SIM_A, rx_paws_drop, 1);
+	CHECK_STAT(s, SIM_A, rx_paws_reordered_ack, 1);
+	sim_free(s);
+}
+
+/* An unacceptable segment is answered with an ACK (RFC 9293 §3.10.7.4,
+ * RFC 7323 §5.3), but a pure ACK at most every 500 ms (as Linux's
+ * tcp_invalid_ratelimit): ACKs overtaken on a reordering path are
+ * unacceptable by the thousand and need no answer. Data always gets one. */
+void test_oow_pure_ack_answer_rate_limited(void)
+{
+	struct raw_peer rp;
+	struct sim_seg synack;
+	struct raw_opts o = syn_opts(-1, false, true, 1000);
+	struct sim *s;
+	raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_pkt p;
+	static uint8_t d[100];
+	raw_data_ts(&rp, rp.snd_nxt, d, 100, 5000, synack.tsval);
+	rp.snd_nxt += 100;
+	RAW_EXPECT(&rp, &p);
+	/* pure ACKs below RCV.NXT: the first is answered, the next not */
+	for (int i = 0; i < 3; i++) {
+		raw_data_ts(&rp, rp.snd_nxt - 50, NULL, 0, 5000, synack.tsval);
+		if (i == 0) {
+			RAW_EXPECT(&rp, &p);
+			CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+		} else {
+			RAW_EXPECT_NONE(&rp);
+		}
+	}
+	CHECK_STAT(s, SIM_A, rx_oow_ack_limited, 2);
+	/* old data still gets its ACK (and D-SACK-less duplicate ACK) */
+	raw_data_ts(&rp, rp.snd_nxt - 100, d, 100, 5000, synack.tsval);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, rp.snd_nxt);
+	/* 500 ms later a pure ACK is answered again */
+	sim_advance(s, 500);
+	sim_raw_clear(s);
+	raw_data_ts(&rp, rp.snd_nxt - 50, NULL, 0, 5600, synack.tsval);
+	RAW_EXPECT(&rp, &p);
+	CHECK_STAT(s, SIM_A, rx_oow_ack_limited, 2);
+	sim_free(s);
+}
+
 /* RFC 7323 §4.1: the ACK of a retransmitted segment echoes the
  * retransmission's TSval, so it gives an RTT sample where Karn's rule
  * gives none (compare test_karn_no_rtt_sample_from_retransmit). */

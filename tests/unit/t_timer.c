@@ -337,3 +337,78 @@ void test_unlisten_inside_accept_callback(void)
 	sim_raw_clear(s);
 	sim_free(s);
 }
+
+/* Time from sending 100 bytes to their first retransmission (no ACK). */
+static uint64_t first_rto_us(struct sim *s, struct sim_conn *c, struct raw_peer *rp)
+{
+	static uint8_t d[100];
+	struct sim_pkt p;
+	sim_raw_clear(s);
+	unsigned int pos = sim_mark(s);
+	CHECK_EQ(100, dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	RAW_EXPECT(rp, &p);
+	CHECK_EQ(100, p.seg.len);
+	uint64_t t0 = p.seg.t_us;
+	SIM_RUN_UNTIL(s, sim_count_from(s, pos, SIM_A, 0, 0) > 1, 10000);
+	uint64_t t[2];
+	CHECK_EQ(2, data_times(s, pos, t, 2, rp->rcv_nxt, 100));
+	CHECK_EQ(t0, t[0]);
+	return t[1] - t[0];
+}
+
+/* RFC 6298 §5.7: after the SYN (active open) or the SYN-ACK (passive)
+ * was retransmitted, the data's RTO is 3 s — the handshake gave no RTT
+ * sample (Karn, no timestamps). A clean handshake's sample gives the
+ * usual RTO (rto_min 200 ms here). */
+void test_rto_3s_after_syn_retransmitted(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	/* clean active open, 20 ms: RTO from the sample */
+	struct sim_conn *c = setup(&s, &rp, 8, 20);
+	uint64_t d = first_rto_us(s, c, &rp);
+	CHECK_CMP(d, >=, 200000 - 2000);
+	CHECK_CMP(d, <=, 300000);
+	CHECK_STAT(s, SIM_A, rto_syn_fallback, 0);
+	sim_free(s);
+
+	/* the SYN-ACK comes 1.1 s late: the SYN went twice */
+	c = setup(&s, &rp, 8, 1100);
+	CHECK_STAT(s, SIM_A, rto_syn_fallback, 1);
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(c, &in));
+	CHECK_EQ(0, in.srtt_us);
+	d = first_rto_us(s, c, &rp);
+	CHECK_CMP(d, >=, 3000000 - 2000);
+	CHECK_CMP(d, <=, 3000000 + 2000);
+	sim_free(s);
+
+	/* passive: the ACK of the SYN-ACK comes after its retransmission */
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.with_b = false;
+	o.cfg[SIM_A].tlp = 0;
+	s = mk_sim_opts(&o);
+	int r;
+	struct sim_listener *l = sim_listen(s, SIM_A, SRV_PORT, 0, &r);
+	CHECK_EQ(0, r);
+	raw_init(&rp, s, SIM_A, 40000, SRV_PORT);
+	struct sim_pkt p;
+	raw_send_mss(&rp, F_SYN, 5000, 0, 1460);
+	RAW_EXPECT(&rp, &p);
+	CHECK_FLAGS(&p.seg, F_SYN | F_ACK);
+	rp.irs = p.seg.seq;
+	rp.rcv_nxt = p.seg.seq + 1;
+	rp.snd_nxt = 5001;
+	unsigned int pos = sim_mark(s);
+	SIM_RUN_UNTIL(s, sim_count_from(s, pos, SIM_A, 0, 0) > 0, 5000);
+	CHECK_STAT(s, SIM_A, rto_syn_fallback, 0);
+	raw_send(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt, NULL, 0);
+	CHECK_EQ(1, l->naccepted);
+	CHECK_STAT(s, SIM_A, rto_syn_fallback, 1);
+	d = first_rto_us(s, l->accepted[0], &rp);
+	CHECK_CMP(d, >=, 3000000 - 2000);
+	CHECK_CMP(d, <=, 3000000 + 2000);
+	sim_free(s);
+}

@@ -76,6 +76,7 @@
 	X(test_unlisten_inside_accept_callback) \
 	X(test_rto_collapses_cwnd_to_one_segment)       \
 	X(test_initial_window_rfc6928)                  \
+	X(test_rto_3s_after_syn_retransmitted)          \
 	/* limits: t_limit.c */                         \
 	X(test_syn_backlog_limit)                       \
 	X(test_accept_backlog_limit)                    \
@@ -103,6 +104,11 @@
 	X(test_sack_recovery_retransmits_only_holes) \
 	X(test_dsack_counted_not_loss) \
 	X(test_rto_resend_skips_sacked_segments) \
+	X(test_rack_reordering_within_window_not_lost) \
+	X(test_rack_lost_retransmission_resent_without_rto) \
+	X(test_undo_when_dsack_reports_every_resend) \
+	X(test_undo_when_tsecr_predates_resend) \
+	X(test_tlp_dsacked_probe_counted_spurious) \
 	X(test_isolated_losses_recovered_without_rto) \
 	X(test_cubic_window_follows_w_cubic) \
 	X(test_cc_config_selects_algorithm) \
@@ -144,6 +150,8 @@
 	X(test_ts_echoed_and_updated_per_4_3) \
 	X(test_paws_drops_old_ts_and_acks) \
 	X(test_ts_recent_from_retransmission_of_last_acked) \
+	X(test_paws_keeps_reordered_dup_ack) \
+	X(test_oow_pure_ack_answer_rate_limited) \
 	X(test_rtt_sample_from_ts_on_retransmit) \
 	X(test_no_rtt_sample_from_echo_older_than_resend) \
 	X(test_ts_option_bytes_reduce_payload) \
