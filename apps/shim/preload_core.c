@@ -483,6 +483,18 @@ ps_chan_shared(const struct ps_chan *ch)
 int
 ps_sleep(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk, int timeout_ms)
 {
+	return ps_sleep_mask(ch, kfds, nk, timeout_ms, NULL);
+}
+
+/* With a signal mask, the sleep is the kernel's ppoll() with it: the mask
+ * is in force only while asleep, exactly as ppoll/pselect/epoll_pwait
+ * promise, so a signal it unblocks (pending already, or arriving at any
+ * time before the wake) ends the sleep with EINTR and is never lost
+ * between the caller's last check and the sleep. */
+int
+ps_sleep_mask(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk,
+	      int timeout_ms, const sigset_t *mask)
+{
 	struct pollfd pf[2 + 1024];
 	struct pollfd *p = pf;
 	uint64_t v;
@@ -506,7 +518,14 @@ ps_sleep(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk, int timeout_ms)
 	 * look again every few ms. */
 	if (ps_chan_shared(ch) && (timeout_ms < 0 || timeout_ms > 5))
 		timeout_ms = 5;
-	r = ps_real.poll(p, nk + 2, timeout_ms);
+	if (mask != NULL) {
+		struct timespec ts = { timeout_ms / 1000,
+				       (long)(timeout_ms % 1000) * 1000000 };
+
+		r = ps_real.ppoll(p, nk + 2, timeout_ms < 0 ? NULL : &ts, mask);
+	} else {
+		r = ps_real.poll(p, nk + 2, timeout_ms);
+	}
 	if (r > 0) {
 		if (p[nk].revents & POLLIN)
 			(void)!ps_real.read(p[nk].fd, &v, sizeof(v));

@@ -29,7 +29,8 @@ ps_ms_left(uint64_t end)
 }
 
 int
-ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms)
+ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms,
+	     const sigset_t *mask)
 {
 	struct ps_sock *socks[n > 0 ? n : 1];
 	struct pollfd kf[n > 0 ? n : 1];
@@ -98,7 +99,7 @@ ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms)
 					break;
 			if (i < n)
 				continue;
-			r = ps_sleep(ch, kf, nk, ps_ms_left(end));
+			r = ps_sleep_mask(ch, kf, nk, ps_ms_left(end), mask);
 			if (r < 0 && errno == EINTR) {
 				ready = -1;
 				break;
@@ -127,7 +128,7 @@ poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	if (!ps_any_ours(fds, n))
 		return ps_real.poll(fds, n, timeout_ms);
-	return ps_poll_impl(fds, n, timeout_ms);
+	return ps_poll_impl(fds, n, timeout_ms, NULL);
 }
 
 PS_EXPORT int
@@ -152,22 +153,10 @@ PS_EXPORT int
 ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
       const sigset_t *mask)
 {
-	sigset_t old;
-	int r;
-
 	if (!ps_any_ours(fds, n))
 		return ps_real.ppoll(fds, n, ts, mask);
-	/* Not atomic with the wait as the kernel's; enough for now. */
-	if (mask != NULL)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
-	r = ps_poll_impl(fds, n, ts_ms(ts));
-	if (mask != NULL) {
-		int e = errno;
-
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		errno = e;
-	}
-	return r;
+	/* The mask is applied by the sleep itself (ps_sleep_mask). */
+	return ps_poll_impl(fds, n, ts_ms(ts), mask);
 }
 
 PS_EXPORT int
@@ -182,7 +171,8 @@ __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 /* --- select ------------------------------------------------------------- */
 
 static int
-ps_select_impl(int nfds, fd_set *r, fd_set *w, fd_set *x, int timeout_ms)
+ps_select_impl(int nfds, fd_set *r, fd_set *w, fd_set *x, int timeout_ms,
+	       const sigset_t *mask)
 {
 	struct pollfd pf[FD_SETSIZE];
 	nfds_t n = 0, i;
@@ -205,7 +195,7 @@ ps_select_impl(int nfds, fd_set *r, fd_set *w, fd_set *x, int timeout_ms)
 		pf[n].events = ev;
 		pf[n++].revents = 0;
 	}
-	ret = ps_poll_impl(pf, n, timeout_ms);
+	ret = ps_poll_impl(pf, n, timeout_ms, mask);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < n; i++)
@@ -259,28 +249,16 @@ select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 	ms = tv == NULL ? -1 :
 	     (tv->tv_sec > 2000000 ? 2000000000 :
 	      (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000));
-	return ps_select_impl(nfds, r, w, x, ms);
+	return ps_select_impl(nfds, r, w, x, ms, NULL);
 }
 
 PS_EXPORT int
 pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
 	const sigset_t *mask)
 {
-	sigset_t old;
-	int ret;
-
 	if (!ps_set_has_ours(nfds, r, w, x))
 		return ps_real.pselect(nfds, r, w, x, ts, mask);
-	if (mask != NULL)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
-	ret = ps_select_impl(nfds, r, w, x, ts_ms(ts));
-	if (mask != NULL) {
-		int e = errno;
-
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		errno = e;
-	}
-	return ret;
+	return ps_select_impl(nfds, r, w, x, ts_ms(ts), mask);
 }
 
 /* --- epoll --------------------------------------------------------------- */
@@ -562,7 +540,7 @@ ps_ep_collect(struct ps_ep *ep, struct epoll_event *out, int max)
 
 static int
 ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
-	      int timeout_ms)
+	      int timeout_ms, const sigset_t *mask)
 {
 	uint64_t start = ps_now_us(), spin_end = start + ps_shm.spin_us;
 	uint64_t end = timeout_ms < 0 ? UINT64_MAX :
@@ -626,7 +604,7 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 			pthread_mutex_unlock(&ep->mu);
 			if (ready)
 				continue;    /* collect decides (ET may say no) */
-			r = ps_sleep(ch, &kf, 1, ps_ms_left(end));
+			r = ps_sleep_mask(ch, &kf, 1, ps_ms_left(end), mask);
 			if (r < 0 && errno == EINTR)
 				return -1;
 		}
@@ -640,7 +618,7 @@ epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)
 
 	if (ep == NULL || ep->n == 0)
 		return ps_real.epoll_wait(epfd, evs, max, timeout_ms);
-	return ps_epoll_impl(epfd, ep, evs, max, timeout_ms);
+	return ps_epoll_impl(epfd, ep, evs, max, timeout_ms, NULL);
 }
 
 PS_EXPORT int
@@ -648,21 +626,10 @@ epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout_ms,
 	    const sigset_t *mask)
 {
 	struct ps_ep *ep = ps_ep_of(epfd, false);
-	sigset_t old;
-	int r;
 
 	if (ep == NULL || ep->n == 0)
 		return ps_real.epoll_pwait(epfd, evs, max, timeout_ms, mask);
-	if (mask != NULL)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
-	r = ps_epoll_impl(epfd, ep, evs, max, timeout_ms);
-	if (mask != NULL) {
-		int e = errno;
-
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		errno = e;
-	}
-	return r;
+	return ps_epoll_impl(epfd, ep, evs, max, timeout_ms, mask);
 }
 
 PS_EXPORT int
@@ -670,22 +637,11 @@ epoll_pwait2(int epfd, struct epoll_event *evs, int max,
 	     const struct timespec *ts, const sigset_t *mask)
 {
 	struct ps_ep *ep = ps_ep_of(epfd, false);
-	sigset_t old;
-	int r;
 
 	if (ep == NULL || ep->n == 0) {
 		if (ps_real.epoll_pwait2 == NULL)
 			return ps_set_errno(-ENOSYS);
 		return ps_real.epoll_pwait2(epfd, evs, max, ts, mask);
 	}
-	if (mask != NULL)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
-	r = ps_epoll_impl(epfd, ep, evs, max, ts_ms(ts));
-	if (mask != NULL) {
-		int e = errno;
-
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		errno = e;
-	}
-	return r;
+	return ps_epoll_impl(epfd, ep, evs, max, ts_ms(ts), mask);
 }

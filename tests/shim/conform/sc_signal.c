@@ -1,0 +1,130 @@
+/* sc_signal.c — ppoll, pselect, epoll_pwait and epoll_pwait2 install their
+ * signal mask atomically with the wait: a signal the mask unblocks ends the
+ * wait with EINTR whether it was already pending (blocked until the call)
+ * or arrives while the caller is blocked; it is never lost in between. */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include "conform.h"
+
+static volatile sig_atomic_t sig_seen;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	sig_seen++;
+}
+
+struct kill_later {
+	pthread_t target;
+	pthread_t tid;
+};
+
+/* 100 ms is long enough for the caller to be asleep usually; when it is
+ * not yet (still checking), SIGUSR1 is blocked then and stays pending:
+ * Linux answers EINTR either way. */
+static void *
+kill_later_main(void *arg)
+{
+	struct kill_later *k = arg;
+
+	usleep(100 * 1000);
+	pthread_kill(k->target, SIGUSR1);
+	return NULL;
+}
+
+enum mask_call { M_PPOLL, M_PSELECT, M_PWAIT, M_PWAIT2, M_CALLS };
+static const char *const mask_call_name[M_CALLS] = {
+	"ppoll", "pselect", "epoll_pwait", "epoll_pwait2"
+};
+
+/* One call with a 2 s timeout and a mask without SIGUSR1 on fd (or its
+ * epoll set ep): nothing is ready, so only the signal can end it early. */
+static long
+mask_call(enum mask_call c, int fd, int ep, const sigset_t *mask)
+{
+	struct timespec ts = { 2, 0 };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct epoll_event ev;
+	fd_set r;
+
+	switch (c) {
+	case M_PPOLL:
+		return ppoll(&p, 1, &ts, mask);
+	case M_PSELECT:
+		FD_ZERO(&r);
+		FD_SET(fd, &r);
+		return pselect(fd + 1, &r, NULL, NULL, &ts, mask);
+	case M_PWAIT:
+		return epoll_pwait(ep, &ev, 1, 2000, mask);
+	default:
+		return epoll_pwait2(ep, &ev, 1, &ts, mask);
+	}
+}
+
+void
+s_signal_masks(struct conform *cf)
+{
+	struct sigaction sa, old_sa;
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t usr1, old, wait_mask;
+	int l, a, ep, c;
+
+	a = tcp_listen_on(cf, cf->server, 0, 0);
+	sync_point(cf, "listening");
+	l = a;
+	a = accept_or_die(cf, l);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, a, &ev) < 0)
+		die(cf, "epoll set-up: %s", err_name(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, &old_sa);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &old);
+	wait_mask = old;
+	sigdelset(&wait_mask, SIGUSR1);
+	say(cf, "SIGUSR1 blocked; each call waits 2 s on an idle connection "
+	    "with a mask that unblocks it");
+	for (c = 0; c < M_CALLS; c++) {
+		struct kill_later k = { .target = pthread_self() };
+		long rc;
+		const char *r;
+
+		sig_seen = 0;
+		pthread_kill(pthread_self(), SIGUSR1);
+		r = res(mask_call((enum mask_call)c, a, ep, &wait_mask));
+		say(cf, "%s, SIGUSR1 pending before the call -> %s, handler ran %d",
+		    mask_call_name[c], r, (int)sig_seen);
+		sig_seen = 0;
+		pthread_create(&k.tid, NULL, kill_later_main, &k);
+		rc = mask_call((enum mask_call)c, a, ep, &wait_mask);
+		r = res(rc);
+		pthread_join(k.tid, NULL);
+		say(cf, "%s, SIGUSR1 sent while blocked -> %s, handler ran %d",
+		    mask_call_name[c], r, (int)sig_seen);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGUSR1, &old_sa, NULL);
+	sync_point(cf, "done");
+	close(ep);
+	close(a);
+	close(l);
+}
+
+void
+c_signal_masks(struct conform *cf)
+{
+	int fd;
+
+	sync_point(cf, "listening");
+	fd = tcp_connect_to(cf, cf->server, 0);
+	sync_point(cf, "done");
+	close(fd);
+}
