@@ -474,6 +474,19 @@ ps_chan_get(void)
 	return ps_my_chan;
 }
 
+/* Channel c is claimed by a thread of this process (its notes are ours
+ * to drain, shm_proto.h "NOTES"). */
+bool
+ps_chan_ours(uint32_t c)
+{
+	bool ours;
+
+	pthread_mutex_lock(&ps_chan_mu);
+	ours = c < SHM_MAX_CHANNELS && (ps_chan_used & (1ull << c)) != 0;
+	pthread_mutex_unlock(&ps_chan_mu);
+	return ours;
+}
+
 static bool
 ps_chan_shared(const struct ps_chan *ch)
 {

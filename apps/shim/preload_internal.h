@@ -150,6 +150,7 @@ int ps_fd_install(int fd, struct ps_sock *ps);  /* +fdref */
 struct ps_sock *ps_fd_remove(int fd);   /* NULL: not ours */
 void ps_fd_dropped(struct ps_sock *ps); /* an fd of ps went away */
 struct ps_chan *ps_chan_get(void);
+bool ps_chan_ours(uint32_t c);           /* claimed by this process */
 int ps_cmd(uint32_t engine, struct shm_msg *m);  /* status, m = completion */
 int ps_slot_alloc(uint32_t *slot, uint32_t *gen);
 void ps_slot_free(uint32_t slot);       /* never bound, or unlistened */

@@ -8,7 +8,9 @@
  * in the kernel. Not yet: an epoll fd that holds dptcp sockets waited on
  * by another poll/epoll (nested) sees only its kernel members. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,20 +265,51 @@ pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts,
 
 /* --- epoll --------------------------------------------------------------- */
 
+/* An epoll set keeps its dptcp members in the shim, its kernel members in
+ * the kernel. Each wait costs O(ready), not O(members), as Linux's
+ * (shm_proto.h "NOTES"): an item is either on its instance's ready list
+ * (to be checked at the next wait), or armed (its slot's waiters bit for
+ * the instance's armed channel is set, so the engine notes the slot when
+ * it changes), or on the to-arm list (armed just before sleeping, so a
+ * busy socket that never lets the waiter sleep never makes the engine
+ * ring a doorbell). Notes move the slot's items (ps_slot_items) onto their
+ * ready lists. A level-triggered item that is reported goes back to the
+ * tail of the list (as ep_send_events re-queues it), so it is re-checked
+ * while it stays ready and maxevents=1 takes the ready fds in turn. A
+ * socket with no slot yet (not listening, not connected) stays on the
+ * list. Two threads waiting on one instance with different channels
+ * re-arm all its items when they take turns (O(members) then, as before).
+ * Every shim epoll structure is under ps_ep_mu. */
+
+#define PS_NOSLOT UINT32_MAX
+
+struct ps_ep;
+
 struct ps_ep_item {
 	int fd;
 	struct ps_sock *ps;          /* holds a ref */
+	struct ps_ep *ep;
 	uint32_t events;             /* EPOLLIN ... EPOLLET | EPOLLONESHOT */
 	epoll_data_t data;
 	uint32_t last;               /* ET: readiness last reported */
 	uint32_t last_rx, last_tx;   /* ET: ring positions last reported */
+	uint32_t slot;               /* filed under ps_slot_items[slot] */
+	unsigned int idx;            /* in ep->items */
 	bool disabled;               /* ONESHOT fired, until EPOLL_CTL_MOD */
+	bool on_ready, armed, on_arm;
+	struct ps_ep_item *rnext, *rprev;   /* ready list */
+	struct ps_ep_item *anext, *aprev;   /* to-arm list */
+	struct ps_ep_item *snext;           /* the same slot's items */
 };
 
 struct ps_ep {
-	pthread_mutex_t mu;
-	struct ps_ep_item *items;
-	unsigned int n, cap, rr;
+	struct ps_ep_item **items;
+	unsigned int n, cap;
+	struct ps_ep_item *rhead, *rtail;
+	unsigned int nready, nfresh; /* nfresh: items with no slot */
+	struct ps_ep_item *ahead;
+	int armed_c;                 /* channel of the armed items, -1 none */
+	uint32_t armed_member;
 	int kturns;                  /* waits that ask the kernel set first */
 };
 
@@ -286,6 +319,159 @@ static _Atomic(struct ps_ep *) ps_eps[PS_FD_MAX];
  * dptcp sockets must not starve them (Linux rotates its ready list). */
 static _Atomic int ps_ep_kcount[PS_FD_MAX];
 static pthread_mutex_t ps_ep_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ps_ep_item **ps_slot_items;   /* max_sockets list heads */
+
+/* DPTCP_EPOLL_STATS=FILE: the shim rewrites FILE every 256 waits with
+ * "epoll_waits N items_checked M" (bench/shim_idle.sh reads it). */
+static _Atomic uint64_t ps_ep_waits, ps_ep_checks;
+static const char *ps_ep_stats_path;
+static _Atomic int ps_ep_stats_init;
+
+static void
+ps_ep_stats_tick(void)
+{
+	uint64_t w = atomic_fetch_add(&ps_ep_waits, 1) + 1;
+	char line[96];
+	int fd, len;
+
+	if (atomic_load_explicit(&ps_ep_stats_init, memory_order_relaxed) == 0) {
+		ps_ep_stats_path = getenv("DPTCP_EPOLL_STATS");
+		atomic_store(&ps_ep_stats_init, 1);
+	}
+	if (ps_ep_stats_path == NULL || (w & 255) != 0)
+		return;
+	len = snprintf(line, sizeof(line), "epoll_waits %llu items_checked %llu\n",
+		       (unsigned long long)w,
+		       (unsigned long long)atomic_load(&ps_ep_checks));
+	fd = open(ps_ep_stats_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	(void)!write(fd, line, (size_t)len);
+	ps_real.close(fd);
+}
+
+static uint32_t
+ps_sock_slot(const struct ps_sock *ps)
+{
+	return ps->kind == PS_LISTEN || ps->kind == PS_CONN ? ps->slot : PS_NOSLOT;
+}
+
+static void
+ps_ready_add(struct ps_ep_item *it)
+{
+	struct ps_ep *ep = it->ep;
+
+	if (it->on_ready)
+		return;
+	it->on_ready = true;
+	it->rnext = NULL;
+	it->rprev = ep->rtail;
+	if (ep->rtail != NULL)
+		ep->rtail->rnext = it;
+	else
+		ep->rhead = it;
+	ep->rtail = it;
+	ep->nready++;
+}
+
+static void
+ps_ready_del(struct ps_ep_item *it)
+{
+	struct ps_ep *ep = it->ep;
+
+	if (!it->on_ready)
+		return;
+	if (it->rprev != NULL)
+		it->rprev->rnext = it->rnext;
+	else
+		ep->rhead = it->rnext;
+	if (it->rnext != NULL)
+		it->rnext->rprev = it->rprev;
+	else
+		ep->rtail = it->rprev;
+	it->on_ready = false;
+	ep->nready--;
+}
+
+static void
+ps_arm_add(struct ps_ep_item *it)
+{
+	struct ps_ep *ep = it->ep;
+
+	if (it->on_arm || it->armed || it->slot == PS_NOSLOT)
+		return;
+	it->on_arm = true;
+	it->aprev = NULL;
+	it->anext = ep->ahead;
+	if (ep->ahead != NULL)
+		ep->ahead->aprev = it;
+	ep->ahead = it;
+}
+
+static void
+ps_arm_del(struct ps_ep_item *it)
+{
+	if (!it->on_arm)
+		return;
+	if (it->aprev != NULL)
+		it->aprev->anext = it->anext;
+	else
+		it->ep->ahead = it->anext;
+	if (it->anext != NULL)
+		it->anext->aprev = it->aprev;
+	it->on_arm = false;
+}
+
+static void
+ps_unfile(struct ps_ep_item *it)
+{
+	struct ps_ep_item **pp;
+
+	if (it->slot == PS_NOSLOT) {
+		it->ep->nfresh--;
+		return;
+	}
+	for (pp = &ps_slot_items[it->slot]; *pp != NULL; pp = &(*pp)->snext)
+		if (*pp == it) {
+			*pp = it->snext;
+			break;
+		}
+}
+
+/* File the item under its socket's slot (it may have got one since). */
+static void
+ps_file(struct ps_ep_item *it, bool first)
+{
+	uint32_t s = ps_sock_slot(it->ps);
+
+	if (!first) {
+		if (s == it->slot)
+			return;
+		ps_unfile(it);
+	}
+	it->slot = s;
+	it->armed = false;
+	if (s == PS_NOSLOT) {
+		it->ep->nfresh++;
+		return;
+	}
+	it->snext = ps_slot_items[s];
+	ps_slot_items[s] = it;
+}
+
+static void
+ps_item_remove(struct ps_ep_item *it)
+{
+	struct ps_ep *ep = it->ep;
+
+	ps_ready_del(it);
+	ps_arm_del(it);
+	ps_unfile(it);
+	ep->items[it->idx] = ep->items[--ep->n];
+	ep->items[it->idx]->idx = it->idx;
+	ps_put(it->ps);
+	free(it);
+}
 
 static struct ps_ep *
 ps_ep_of(int epfd, bool create)
@@ -298,28 +484,18 @@ ps_ep_of(int epfd, bool create)
 	if (ep != NULL || !create)
 		return ep;
 	pthread_mutex_lock(&ps_ep_mu);
+	if (ps_slot_items == NULL)
+		ps_slot_items = calloc(ps_shm.max_sockets, sizeof(*ps_slot_items));
 	ep = atomic_load(&ps_eps[epfd]);
-	if (ep == NULL) {
+	if (ep == NULL && ps_slot_items != NULL) {
 		ep = calloc(1, sizeof(*ep));
 		if (ep != NULL) {
-			pthread_mutex_init(&ep->mu, NULL);
+			ep->armed_c = -1;
 			atomic_store(&ps_eps[epfd], ep);
 		}
 	}
 	pthread_mutex_unlock(&ps_ep_mu);
 	return ep;
-}
-
-static void
-ps_ep_free(struct ps_ep *ep)
-{
-	unsigned int i;
-
-	for (i = 0; i < ep->n; i++)
-		ps_put(ep->items[i].ps);
-	free(ep->items);
-	pthread_mutex_destroy(&ep->mu);
-	free(ep);
 }
 
 void
@@ -334,35 +510,33 @@ ps_epoll_fd_closed(int fd)
 	if (atomic_load_explicit(&ps_eps[fd], memory_order_relaxed) == NULL)
 		return;
 	ep = atomic_exchange(&ps_eps[fd], NULL);
-	if (ep != NULL)
-		ps_ep_free(ep);
-}
-
-/* Members whose socket is closed leave the set (as Linux, once the last
- * fd of the file is closed). Called with ep->mu held. */
-static void
-ps_ep_prune(struct ps_ep *ep)
-{
-	unsigned int i = 0;
-
-	while (i < ep->n) {
-		if (atomic_load(&ep->items[i].ps->dead)) {
-			ps_put(ep->items[i].ps);
-			ep->items[i] = ep->items[--ep->n];
-		} else {
-			i++;
-		}
-	}
+	if (ep == NULL)
+		return;
+	pthread_mutex_lock(&ps_ep_mu);
+	while (ep->n > 0)
+		ps_item_remove(ep->items[ep->n - 1]);
+	pthread_mutex_unlock(&ps_ep_mu);
+	free(ep->items);
+	free(ep);
 }
 
 static struct ps_ep_item *
 ps_ep_find(struct ps_ep *ep, int fd, struct ps_sock *ps)
 {
+	uint32_t s = ps_sock_slot(ps);
+	struct ps_ep_item *it;
 	unsigned int i;
 
+	if (s != PS_NOSLOT)
+		for (it = ps_slot_items[s]; it != NULL; it = it->snext)
+			if (it->ep == ep && it->fd == fd && it->ps == ps)
+				return it;
+	/* Filed under no slot (or an older one): the rare case, look at all. */
+	if (ep->nfresh == 0 && s != PS_NOSLOT)
+		return NULL;
 	for (i = 0; i < ep->n; i++)
-		if (ep->items[i].fd == fd && ep->items[i].ps == ps)
-			return &ep->items[i];
+		if (ep->items[i]->fd == fd && ep->items[i]->ps == ps)
+			return ep->items[i];
 	return NULL;
 }
 
@@ -421,8 +595,7 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		ps_put(ps);
 		return ps_set_errno(op == EPOLL_CTL_ADD ? -ENOMEM : -ENOENT);
 	}
-	pthread_mutex_lock(&ep->mu);
-	ps_ep_prune(ep);
+	pthread_mutex_lock(&ps_ep_mu);
 	it = ps_ep_find(ep, fd, ps);
 	switch (op) {
 	case EPOLL_CTL_ADD:
@@ -441,14 +614,23 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			ep->items = p;
 			ep->cap = cap;
 		}
-		it = &ep->items[ep->n++];
-		memset(it, 0, sizeof(*it));
+		it = calloc(1, sizeof(*it));
+		if (it == NULL) {
+			ret = -ENOMEM;
+			break;
+		}
 		it->fd = fd;
 		it->ps = ps;
+		it->ep = ep;
 		atomic_fetch_add(&ps->refs, 1);
 		it->events = ev->events;
 		it->data = ev->data;
 		it->last_rx = it->last_tx = UINT32_MAX;
+		it->idx = ep->n;
+		ep->items[ep->n++] = it;
+		ps_file(it, true);
+		/* Checked at the next wait (Linux's ep_insert looks at once). */
+		ps_ready_add(it);
 		break;
 	case EPOLL_CTL_MOD:
 		if (it == NULL) {
@@ -464,41 +646,93 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		it->disabled = false;
 		it->last = 0;
 		it->last_rx = it->last_tx = UINT32_MAX;
+		ps_ready_add(it);      /* MOD re-checks readiness (as Linux) */
 		break;
 	case EPOLL_CTL_DEL:
 		if (it == NULL) {
 			ret = -ENOENT;
 			break;
 		}
-		ps_put(it->ps);
-		*it = ep->items[--ep->n];
+		ps_item_remove(it);
 		break;
 	default:
 		ret = -EINVAL;
 		break;
 	}
-	pthread_mutex_unlock(&ep->mu);
+	pthread_mutex_unlock(&ps_ep_mu);
 	ps_put(ps);
 	return ret < 0 ? ps_set_errno(ret) : 0;
 }
 
-/* Ready dptcp members into out (at most max). ep->mu held. */
+/* Channel c's notes (shm_proto.h "NOTES"): every item of a slot named
+ * goes onto its instance's ready list; the slot's waiters word was
+ * cleared by the engine, so items armed with c are armed no more. */
+static void
+ps_notes_drain(uint32_t c)
+{
+	struct shm_kick *k = shm_note_at(ps_shm.base, &ps_shm.lay, c);
+	uint32_t nw = shm_kick_words(ps_shm.max_sockets), w;
+	uint64_t sum, bits;
+
+	if (atomic_load_explicit(&k->summary, memory_order_relaxed) == 0)
+		return;
+	sum = atomic_exchange(&k->summary, 0);
+	while (sum != 0) {
+		for (w = (uint32_t)__builtin_ctzll(sum); w < nw; w += 64) {
+			if (atomic_load_explicit(&k->words[w],
+						 memory_order_relaxed) == 0)
+				continue;
+			bits = atomic_exchange(&k->words[w], 0);
+			while (bits != 0) {
+				uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(bits);
+				struct ps_ep_item *it;
+
+				bits &= bits - 1;
+				if (s >= ps_shm.max_sockets)
+					break;
+				for (it = ps_slot_items[s]; it != NULL; it = it->snext) {
+					if (it->ep->armed_c == (int)c)
+						it->armed = false;
+					ps_ready_add(it);
+				}
+			}
+		}
+		sum &= sum - 1;
+	}
+}
+
+static uint32_t
+ps_item_want(const struct ps_ep_item *it)
+{
+	return (it->events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI)) |
+	       EPOLLERR | EPOLLHUP;
+}
+
+/* Take the ready list once round: report what is ready (at most max),
+ * re-queue level-triggered reports at the tail, set the rest to be armed.
+ * ps_ep_mu held. */
 static int
 ps_ep_collect(struct ps_ep *ep, struct epoll_event *out, int max)
 {
-	unsigned int i, k, n = ep->n;
+	unsigned int k, n = ep->nready;
+	uint64_t checks = 0;
 	int got = 0;
 
-	for (k = 0; k < n && got < max; k++) {
-		struct ps_ep_item *it;
+	for (k = 0; k < n && got < max && ep->rhead != NULL; k++) {
+		struct ps_ep_item *it = ep->rhead;
 		uint32_t ev, rxp = 0, txc = 0;
 
-		i = (ep->rr + k) % n;
-		it = &ep->items[i];
-		if (it->disabled || atomic_load(&it->ps->dead))
+		ps_ready_del(it);
+		checks++;
+		if (atomic_load(&it->ps->dead)) {
+			/* Its last fd is closed: it leaves the set (as Linux). */
+			ps_item_remove(it);
 			continue;
-		ev = ps_events(it->ps) & ((it->events & (EPOLLIN | EPOLLOUT |
-			EPOLLRDHUP | EPOLLPRI)) | EPOLLERR | EPOLLHUP);
+		}
+		ps_file(it, false);
+		if (it->disabled)
+			continue;
+		ev = ps_events(it->ps) & ps_item_want(it);
 		if (it->events & EPOLLET) {
 			if (it->ps->kind == PS_CONN) {
 				struct shm_slot *sl = ps_slot(it->ps->slot);
@@ -519,23 +753,96 @@ ps_ep_collect(struct ps_ep *ep, struct epoll_event *out, int max)
 			      ((ev & EPOLLIN) && rxp != it->last_rx) ||
 			      ((ev & EPOLLOUT) && txc != it->last_tx))) {
 				it->last = ev;
-				continue;
+				ev = 0;
+			} else {
+				it->last = ev;
+				it->last_rx = rxp;
+				it->last_tx = txc;
 			}
-			it->last = ev;
-			it->last_rx = rxp;
-			it->last_tx = txc;
 		}
-		if (ev == 0)
+		if (ev == 0) {
+			if (it->slot == PS_NOSLOT)
+				ps_ready_add(it);   /* nothing will note it */
+			else
+				ps_arm_add(it);
 			continue;
+		}
 		out[got].events = ev;
 		out[got].data = it->data;
 		got++;
 		if (it->events & EPOLLONESHOT)
 			it->disabled = true;
+		else if (it->events & EPOLLET)
+			ps_arm_add(it);
+		else
+			ps_ready_add(it);       /* the tail: others take turns */
 	}
-	if (n > 0)
-		ep->rr = (ep->rr + 1) % n;
+	atomic_fetch_add_explicit(&ps_ep_checks, checks, memory_order_relaxed);
 	return got;
+}
+
+/* Before sleeping on channel c: every item not on the ready list must be
+ * armed with c. Arms the to-arm list (or every item when the instance was
+ * armed with another channel), then re-checks those (shm_proto.h
+ * "WAKEUP"). Returns true when one is ready after all. ps_ep_mu held. */
+static bool
+ps_ep_arm(struct ps_ep *ep, struct ps_chan *ch)
+{
+	struct ps_ep_item *it, *armed = NULL;
+	uint64_t checks = 0;
+	bool ready = false;
+	unsigned int i;
+
+	if (ep->armed_c != (int)ch->c || ep->armed_member != ps_shm.member) {
+		while (ep->ahead != NULL)
+			ps_arm_del(ep->ahead);
+		for (i = ep->n; i-- > 0; ) {
+			it = ep->items[i];
+			if (atomic_load(&it->ps->dead)) {
+				ps_item_remove(it);
+				continue;
+			}
+			it->armed = false;
+			if (!it->disabled && !it->on_ready)
+				ps_arm_add(it);
+		}
+		ep->armed_c = (int)ch->c;
+		ep->armed_member = ps_shm.member;
+	}
+	while ((it = ep->ahead) != NULL) {
+		ps_arm_del(it);
+		ps_arm(it->ps, ch);
+		it->armed = true;
+		it->anext = armed;        /* reused: the re-check list */
+		armed = it;
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	for (it = armed; it != NULL; it = it->anext) {
+		checks++;
+		if (ps_events(it->ps) & ps_item_want(it)) {
+			ps_ready_add(it);
+			ready = true;
+		}
+	}
+	for (it = armed; it != NULL; ) {
+		struct ps_ep_item *next = it->anext;
+
+		it->anext = NULL;
+		it = next;
+	}
+	atomic_fetch_add_explicit(&ps_ep_checks, checks, memory_order_relaxed);
+	return ready;
+}
+
+/* Drain the notes this wait may rely on: its own channel's and those of
+ * the channel its items are armed with, when a thread of ours has it. */
+static void
+ps_ep_notes(struct ps_ep *ep, struct ps_chan *ch)
+{
+	ps_notes_drain(ch->c);
+	if (ep->armed_c >= 0 && ep->armed_c != (int)ch->c &&
+	    ep->armed_member == ps_shm.member && ps_chan_ours((uint32_t)ep->armed_c))
+		ps_notes_drain((uint32_t)ep->armed_c);
 }
 
 static int
@@ -545,10 +852,13 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 	uint64_t start = ps_now_us(), spin_end = start + ps_shm.spin_us;
 	uint64_t end = timeout_ms < 0 ? UINT64_MAX :
 		       start + (uint64_t)timeout_ms * 1000u;
+	struct ps_chan *ch;
 	int got, r;
 
 	if (max <= 0)
 		return ps_set_errno(-EINVAL);
+	ps_ep_stats_tick();
+	ch = ps_chan_get();
 	for (;;) {
 		bool asked = ep->kturns > 0;
 
@@ -562,12 +872,12 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 		if (got < max) {
 			int k;
 
-			pthread_mutex_lock(&ep->mu);
-			ps_ep_prune(ep);
+			pthread_mutex_lock(&ps_ep_mu);
+			ps_ep_notes(ep, ch);
 			k = ps_ep_collect(ep, evs + got, max - got);
 			if (k > 0 && got == 0)
 				ep->kturns = atomic_load(&ps_ep_kcount[epfd]);
-			pthread_mutex_unlock(&ep->mu);
+			pthread_mutex_unlock(&ps_ep_mu);
 			got += k;
 		}
 		if (got < max && !asked) {
@@ -586,22 +896,17 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 			continue;
 		}
 		{
-			struct ps_chan *ch = ps_chan_get();
 			struct pollfd kf = { .fd = epfd, .events = POLLIN };
-			unsigned int i;
-			bool ready = false;
+			struct ps_ep_item *it;
+			bool ready;
 
-			pthread_mutex_lock(&ep->mu);
-			for (i = 0; i < ep->n; i++)
-				if (!ep->items[i].disabled)
-					ps_arm(ep->items[i].ps, ch);
-			atomic_thread_fence(memory_order_seq_cst);
-			for (i = 0; i < ep->n && !ready; i++)
-				if (!ep->items[i].disabled &&
-				    (ps_events(ep->items[i].ps) &
-				     (ep->items[i].events | EPOLLERR | EPOLLHUP)))
-					ready = true;
-			pthread_mutex_unlock(&ep->mu);
+			pthread_mutex_lock(&ps_ep_mu);
+			ps_ep_notes(ep, ch);
+			ready = ps_ep_arm(ep, ch);
+			for (it = ep->rhead; it != NULL && !ready; it = it->rnext)
+				if (it->slot != PS_NOSLOT)
+					ready = true;   /* noted meanwhile */
+			pthread_mutex_unlock(&ps_ep_mu);
 			if (ready)
 				continue;    /* collect decides (ET may say no) */
 			r = ps_sleep_mask(ch, &kf, 1, ps_ms_left(end), mask);
