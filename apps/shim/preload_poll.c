@@ -321,7 +321,7 @@ static _Atomic int ps_ep_kcount[PS_FD_MAX];
 static pthread_mutex_t ps_ep_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct ps_ep_item **ps_slot_items;   /* max_sockets list heads */
 
-/* DPTCP_EPOLL_STATS=FILE: the shim rewrites FILE every 256 waits with
+/* DPTCP_EPOLL_STATS=FILE: the shim rewrites FILE every 64 waits with
  * "epoll_waits N items_checked M" (bench/shim_idle.sh reads it). */
 static _Atomic uint64_t ps_ep_waits, ps_ep_checks;
 static const char *ps_ep_stats_path;
@@ -338,7 +338,7 @@ ps_ep_stats_tick(void)
 		ps_ep_stats_path = getenv("DPTCP_EPOLL_STATS");
 		atomic_store(&ps_ep_stats_init, 1);
 	}
-	if (ps_ep_stats_path == NULL || (w & 255) != 0)
+	if (ps_ep_stats_path == NULL || (w & 63) != 0)
 		return;
 	len = snprintf(line, sizeof(line), "epoll_waits %llu items_checked %llu\n",
 		       (unsigned long long)w,
