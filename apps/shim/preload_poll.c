@@ -300,6 +300,7 @@ struct ps_ep_item {
 	struct ps_ep_item *rnext, *rprev;   /* ready list */
 	struct ps_ep_item *anext, *aprev;   /* to-arm list */
 	struct ps_ep_item *snext;           /* the same slot's items */
+	struct ps_ep_item *xnext;           /* EPOLLEXCLUSIVE items */
 };
 
 struct ps_ep {
@@ -308,6 +309,7 @@ struct ps_ep {
 	struct ps_ep_item *rhead, *rtail;
 	unsigned int nready, nfresh; /* nfresh: items with no slot */
 	struct ps_ep_item *ahead;
+	struct ps_ep_item *xhead;    /* EPOLLEXCLUSIVE: armed only asleep */
 	int armed_c;                 /* channel of the armed items, -1 none */
 	uint32_t armed_member;
 	int kturns;                  /* waits that ask the kernel set first */
@@ -398,7 +400,8 @@ ps_arm_add(struct ps_ep_item *it)
 {
 	struct ps_ep *ep = it->ep;
 
-	if (it->on_arm || it->armed || it->slot == PS_NOSLOT)
+	if (it->on_arm || it->armed || it->slot == PS_NOSLOT ||
+	    (it->events & EPOLLEXCLUSIVE))
 		return;
 	it->on_arm = true;
 	it->aprev = NULL;
@@ -467,6 +470,15 @@ ps_item_remove(struct ps_ep_item *it)
 	ps_ready_del(it);
 	ps_arm_del(it);
 	ps_unfile(it);
+	if (it->events & EPOLLEXCLUSIVE) {
+		struct ps_ep_item **pp;
+
+		for (pp = &ep->xhead; *pp != NULL; pp = &(*pp)->xnext)
+			if (*pp == it) {
+				*pp = it->xnext;
+				break;
+			}
+	}
 	ep->items[it->idx] = ep->items[--ep->n];
 	ep->items[it->idx]->idx = it->idx;
 	ps_put(it->ps);
@@ -629,6 +641,10 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		it->idx = ep->n;
 		ep->items[ep->n++] = it;
 		ps_file(it, true);
+		if (it->events & EPOLLEXCLUSIVE) {
+			it->xnext = ep->xhead;
+			ep->xhead = it;
+		}
 		/* Checked at the next wait (Linux's ep_insert looks at once). */
 		ps_ready_add(it);
 		break;
@@ -834,6 +850,36 @@ ps_ep_arm(struct ps_ep *ep, struct ps_chan *ch)
 	return ready;
 }
 
+/* EPOLLEXCLUSIVE items are armed (shm_proto.h "EXCLUSIVE") only while
+ * this thread sleeps, so the engine's one wake goes to a sleeper. on:
+ * arm and re-check (true: one is ready); off: disarm. ps_ep_mu held. */
+static bool
+ps_ep_xarm(struct ps_ep *ep, struct ps_chan *ch, bool on)
+{
+	struct ps_ep_item *it;
+	bool ready = false;
+
+	for (it = ep->xhead; it != NULL; it = it->xnext)
+		if (it->slot != PS_NOSLOT && !atomic_load(&it->ps->dead)) {
+			struct shm_slot *sl = ps_slot(it->slot);
+
+			if (on)
+				atomic_fetch_or(&sl->xwaiters, 1ull << ch->c);
+			else
+				atomic_fetch_and(&sl->xwaiters, ~(1ull << ch->c));
+		}
+	if (!on)
+		return false;
+	atomic_thread_fence(memory_order_seq_cst);
+	for (it = ep->xhead; it != NULL; it = it->xnext)
+		if (!it->disabled && !it->on_ready &&
+		    (ps_events(it->ps) & ps_item_want(it))) {
+			ps_ready_add(it);
+			ready = true;
+		}
+	return ready;
+}
+
 /* Drain the notes this wait may rely on: its own channel's and those of
  * the channel its items are armed with, when a thread of ours has it. */
 static void
@@ -902,14 +948,23 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 
 			pthread_mutex_lock(&ps_ep_mu);
 			ps_ep_notes(ep, ch);
-			ready = ps_ep_arm(ep, ch);
+			ready = ps_ep_arm(ep, ch) || ps_ep_xarm(ep, ch, true);
 			for (it = ep->rhead; it != NULL && !ready; it = it->rnext)
 				if (it->slot != PS_NOSLOT)
 					ready = true;   /* noted meanwhile */
 			pthread_mutex_unlock(&ps_ep_mu);
+			if (!ready)
+				r = ps_sleep_mask(ch, &kf, 1, ps_ms_left(end), mask);
+			if (ep->xhead != NULL) {
+				int e = errno;
+
+				pthread_mutex_lock(&ps_ep_mu);
+				ps_ep_xarm(ep, ch, false);
+				pthread_mutex_unlock(&ps_ep_mu);
+				errno = e;
+			}
 			if (ready)
 				continue;    /* collect decides (ET may say no) */
-			r = ps_sleep_mask(ch, &kf, 1, ps_ms_left(end), mask);
 			if (r < 0 && errno == EINTR)
 				return -1;
 		}

@@ -212,6 +212,13 @@
  * reuseport selection does (the same flow, the same listener, while the
  * group is unchanged).
  *
+ * EXCLUSIVE (EPOLLEXCLUSIVE). A thread about to sleep in an epoll wait
+ * whose set has the slot with EPOLLEXCLUSIVE sets its channel's bit in
+ * xwaiters instead of waiters, and clears it when it wakes. The engine,
+ * where it would wake waiters, also takes ONE bit of xwaiters (clears it
+ * with fetch_and: only the winner of that bit wakes it) and wakes that
+ * channel, as Linux wakes one exclusive waiter per event.
+ *
  * NOTES (which slots woke a channel: epoll costs O(ready)). Each channel
  * has a note area shaped like a kick area (struct shm_kick: a summary
  * word, then one bit per slot). When the engine wakes channel c because
@@ -396,7 +403,9 @@ struct shm_slot {
 	/* program writes */
 	_Atomic uint64_t waiters;    /* channel bits to wake on any change */
 	_Atomic uint32_t alloc;      /* gen << 1 | in use (see "FORK") */
-	uint8_t pad0[SHM_LINE - 12];
+	uint32_t pad_a;
+	_Atomic uint64_t xwaiters;   /* channel bits to wake one of (EXCLUSIVE) */
+	uint8_t pad0[SHM_LINE - 24];
 	_Atomic uint32_t rx_cons;
 	uint8_t pad1[SHM_LINE - 4];
 	_Atomic uint32_t tx_prod;

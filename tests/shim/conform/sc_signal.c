@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <unistd.h>
 
@@ -125,6 +126,98 @@ c_signal_masks(struct conform *cf)
 
 	sync_point(cf, "listening");
 	fd = tcp_connect_to(cf, cf->server, 0);
+	sync_point(cf, "done");
+	close(fd);
+}
+
+/* ---- epoll_exclusive_wakeups ----------------------------------------- */
+
+/* Four threads, each in its own epoll set holding the listener with
+ * EPOLLEXCLUSIVE, all asleep: one connection wakes one of them (Linux
+ * wakes "at least one", and one when they are all waiting). */
+#define XW_THREADS 4
+
+struct xw_shared {
+	int listener, stop;            /* stop: eventfd, in every set */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int woken;
+};
+
+static void *
+xw_main(void *arg)
+{
+	struct xw_shared *sh = arg;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = 1 };
+	int ep = epoll_create1(EPOLL_CLOEXEC), n, i;
+	bool listener = false;
+
+	epoll_ctl(ep, EPOLL_CTL_ADD, sh->listener, &ev);
+	ev.events = EPOLLIN;
+	ev.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sh->stop, &ev);
+	for (;;) {
+		struct epoll_event out[2];
+
+		n = epoll_wait(ep, out, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		for (i = 0; i < n; i++)
+			if (out[i].data.u32 == 1)
+				listener = true;
+		if (n != 0)
+			break;
+	}
+	pthread_mutex_lock(&sh->lock);
+	if (listener)
+		sh->woken++;
+	pthread_cond_broadcast(&sh->cv);
+	pthread_mutex_unlock(&sh->lock);
+	close(ep);
+	return NULL;
+}
+
+void
+s_epoll_exclusive_wakeups(struct conform *cf)
+{
+	struct xw_shared sh = { .woken = 0 };
+	pthread_t tid[XW_THREADS];
+	int i, a, woken;
+
+	sh.listener = tcp_listen_on(cf, cf->server, 0, 0);
+	sh.stop = eventfd(0, EFD_CLOEXEC);
+	pthread_mutex_init(&sh.lock, NULL);
+	pthread_cond_init(&sh.cv, NULL);
+	for (i = 0; i < XW_THREADS; i++)
+		pthread_create(&tid[i], NULL, xw_main, &sh);
+	usleep(300 * 1000);            /* all of them asleep in epoll_wait */
+	sync_point(cf, "listening");
+	sync_point(cf, "connected");
+	usleep(500 * 1000);
+	pthread_mutex_lock(&sh.lock);
+	woken = sh.woken;
+	pthread_mutex_unlock(&sh.lock);
+	say(cf, "%d threads asleep with EPOLLEXCLUSIVE on the listener, one "
+	    "connection: threads woken with it: %d", XW_THREADS, woken);
+	eventfd_write(sh.stop, 1);
+	for (i = 0; i < XW_THREADS; i++)
+		pthread_join(tid[i], NULL);
+	a = accept(sh.listener, NULL, NULL);
+	say(cf, "accept -> %s", resfd(a));
+	sync_point(cf, "done");
+	close(a);
+	close(sh.stop);
+	close(sh.listener);
+}
+
+void
+c_epoll_exclusive_wakeups(struct conform *cf)
+{
+	int fd;
+
+	sync_point(cf, "listening");
+	fd = tcp_connect_to(cf, cf->server, 0);
+	sync_point(cf, "connected");
 	sync_point(cf, "done");
 	close(fd);
 }
