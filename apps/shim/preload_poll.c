@@ -30,11 +30,19 @@ ps_ms_left(uint64_t end)
 	return (int)((end - now + 999) / 1000);
 }
 
+/* Nested epoll (defined with epoll below): an epoll fd whose set holds
+ * dptcp sockets, polled like a socket: readable when a member is ready. */
+struct ps_ep;
+static struct ps_ep *ps_ep_nested(int fd);
+static bool ps_ep_peek(struct ps_ep *ep, struct ps_chan *ch);
+static bool ps_ep_sleep_arm(struct ps_ep *ep, struct ps_chan *ch);
+
 int
 ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms,
 	     const sigset_t *mask)
 {
 	struct ps_sock *socks[n > 0 ? n : 1];
+	struct ps_ep *eps[n > 0 ? n : 1];
 	struct pollfd kf[n > 0 ? n : 1];
 	nfds_t kidx[n > 0 ? n : 1];
 	nfds_t i, nk = 0, nd = 0;
@@ -46,9 +54,13 @@ ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms,
 	(void)nd;
 	for (i = 0; i < n; i++) {
 		socks[i] = fds[i].fd >= 0 ? ps_get(fds[i].fd) : NULL;
+		eps[i] = NULL;
 		if (socks[i] != NULL) {
 			nd++;
 		} else if (fds[i].fd >= 0) {
+			/* An epoll fd: its kernel part here, its dptcp part below. */
+			if (fds[i].events & POLLIN)
+				eps[i] = ps_ep_nested(fds[i].fd);
 			kf[nk] = fds[i];
 			kidx[nk++] = i;
 		}
@@ -76,6 +88,13 @@ ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms,
 					ready++;
 			}
 		}
+		for (i = 0; i < n; i++)
+			if (eps[i] != NULL && !(fds[i].revents & POLLIN) &&
+			    ps_ep_peek(eps[i], ps_chan_get())) {
+				if (fds[i].revents == 0)
+					ready++;
+				fds[i].revents |= POLLIN;
+			}
 		if (ready > 0 || ps_ms_left(end) == 0)
 			break;
 		if (atomic_load(&ps_shm.dead)) {
@@ -92,6 +111,11 @@ ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms,
 			for (i = 0; i < n; i++)
 				if (socks[i] != NULL)
 					ps_arm(socks[i], ch);
+			for (i = 0; i < n; i++)
+				if (eps[i] != NULL && ps_ep_sleep_arm(eps[i], ch))
+					break;
+			if (i < n)
+				continue;
 			atomic_thread_fence(memory_order_seq_cst);
 			/* Re-check before sleeping (shm_proto.h "WAKEUP"). */
 			for (i = 0; i < n; i++)
@@ -120,11 +144,16 @@ ps_any_ours(const struct pollfd *fds, nfds_t n)
 	nfds_t i;
 
 	for (i = 0; i < n; i++)
-		if (ps_maybe(fds[i].fd))
+		if (ps_maybe(fds[i].fd) ||
+		    ((fds[i].events & POLLIN) && ps_ep_nested(fds[i].fd) != NULL))
 			return true;
 	return false;
 }
 
+/* glibc declares poll()'s fds write-only (access attribute); gcc then
+ * takes our reading of events for a read of uninitialised memory. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 PS_EXPORT int
 poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
@@ -169,6 +198,8 @@ __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		abort();
 	return ppoll(fds, n, ts, mask);
 }
+
+#pragma GCC diagnostic pop
 
 /* --- select ------------------------------------------------------------- */
 
@@ -236,7 +267,8 @@ ps_set_has_ours(int nfds, fd_set *r, fd_set *w, fd_set *x)
 	for (fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
 		if (((r != NULL && FD_ISSET(fd, r)) ||
 		     (w != NULL && FD_ISSET(fd, w)) ||
-		     (x != NULL && FD_ISSET(fd, x))) && ps_maybe(fd))
+		     (x != NULL && FD_ISSET(fd, x))) &&
+		    (ps_maybe(fd) || ps_ep_nested(fd) != NULL))
 			return true;
 	return false;
 }
@@ -889,6 +921,76 @@ ps_ep_notes(struct ps_ep *ep, struct ps_chan *ch)
 	if (ep->armed_c >= 0 && ep->armed_c != (int)ch->c &&
 	    ep->armed_member == ps_shm.member && ps_chan_ours((uint32_t)ep->armed_c))
 		ps_notes_drain((uint32_t)ep->armed_c);
+}
+
+static struct ps_ep *
+ps_ep_nested(int fd)
+{
+	struct ps_ep *ep;
+
+	if (fd < 0 || fd >= PS_FD_MAX)
+		return NULL;
+	ep = atomic_load_explicit(&ps_eps[fd], memory_order_acquire);
+	return ep != NULL && ep->n > 0 ? ep : NULL;
+}
+
+static bool
+ps_item_ready(const struct ps_ep_item *it)
+{
+	return !it->disabled && !atomic_load(&it->ps->dead) &&
+	       (ps_events(it->ps) & ps_item_want(it)) != 0;
+}
+
+/* Is a member ready (the epoll fd polled as readable, as Linux's
+ * ep_eventpoll_poll)? Those noted and those not armed since they were
+ * last looked at; every member when the arms are another process's. */
+static bool
+ps_ep_peek(struct ps_ep *ep, struct ps_chan *ch)
+{
+	struct ps_ep_item *it;
+	bool ready = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&ps_ep_mu);
+	ps_ep_notes(ep, ch);
+	if (ep->armed_member != ps_shm.member || ep->armed_c < 0) {
+		for (i = 0; i < ep->n && !ready; i++)
+			ready = ps_item_ready(ep->items[i]);
+	} else {
+		for (it = ep->rhead; it != NULL && !ready; it = it->rnext)
+			ready = ps_item_ready(it);
+		for (it = ep->ahead; it != NULL && !ready; it = it->anext)
+			if (!(it->events & EPOLLET))
+				ready = ps_item_ready(it);
+	}
+	pthread_mutex_unlock(&ps_ep_mu);
+	return ready;
+}
+
+/* A poll about to sleep on an epoll fd: noted members that are not ready
+ * after all leave the ready list to be armed, then everything not on it
+ * is armed with this thread's channel. true: one is ready, do not sleep. */
+static bool
+ps_ep_sleep_arm(struct ps_ep *ep, struct ps_chan *ch)
+{
+	struct ps_ep_item *it, *next;
+	bool ready = false;
+
+	pthread_mutex_lock(&ps_ep_mu);
+	ps_ep_notes(ep, ch);
+	for (it = ep->rhead; it != NULL; it = next) {
+		next = it->rnext;
+		if (ps_item_ready(it)) {
+			ready = true;
+		} else if (it->slot != PS_NOSLOT) {
+			ps_ready_del(it);
+			ps_arm_add(it);
+		}
+	}
+	if (!ready)
+		ready = ps_ep_arm(ep, ch);
+	pthread_mutex_unlock(&ps_ep_mu);
+	return ready;
 }
 
 static int
