@@ -677,6 +677,7 @@ ps_slot_alloc(uint32_t *slot, uint32_t *gen)
 	*gen = g;
 	sl = ps_slot(s);
 	atomic_store_explicit(&sl->waiters, 0, memory_order_relaxed);
+	atomic_store_explicit(&sl->xwaiters, 0, memory_order_relaxed);
 	atomic_store_explicit(&sl->rx_cons, 0, memory_order_relaxed);
 	atomic_store_explicit(&sl->tx_prod, 0, memory_order_release);
 	*slot = s;
