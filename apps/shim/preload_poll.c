@@ -342,9 +342,20 @@ struct ps_ep {
 	unsigned int nready, nfresh; /* nfresh: items with no slot */
 	struct ps_ep_item *ahead;
 	struct ps_ep_item *xhead;    /* EPOLLEXCLUSIVE: armed only asleep */
+	struct ps_ep_nest *nests;    /* epoll fds of ours in this set */
+	unsigned int nnest, capnest;
 	int armed_c;                 /* channel of the armed items, -1 none */
 	uint32_t armed_member;
 	int kturns;                  /* waits that ask the kernel set first */
+};
+
+/* An epoll fd with dptcp members registered in another epoll set: the
+ * kernel has it (for its kernel members), and the outer set looks at its
+ * dptcp members itself (by fd: a closed inner set is skipped). */
+struct ps_ep_nest {
+	int fd;
+	uint32_t events;
+	epoll_data_t data;
 };
 
 static _Atomic(struct ps_ep *) ps_eps[PS_FD_MAX];
@@ -561,6 +572,7 @@ ps_epoll_fd_closed(int fd)
 		ps_item_remove(ep->items[ep->n - 1]);
 	pthread_mutex_unlock(&ps_ep_mu);
 	free(ep->items);
+	free(ep->nests);
 	free(ep);
 }
 
@@ -584,6 +596,47 @@ ps_ep_find(struct ps_ep *ep, int fd, struct ps_sock *ps)
 	return NULL;
 }
 
+/* The kernel accepted op on epoll fd fd in set epfd: keep our nest
+ * entries in step (shim epoll sets only). */
+static void
+ps_ep_nest_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct ps_ep *ep;
+	unsigned int i;
+
+	if (op == EPOLL_CTL_ADD && atomic_load(&ps_eps[fd]) == NULL)
+		return;
+	ep = ps_ep_of(epfd, op == EPOLL_CTL_ADD);
+	if (ep == NULL)
+		return;
+	pthread_mutex_lock(&ps_ep_mu);
+	for (i = 0; i < ep->nnest && ep->nests[i].fd != fd; i++)
+		;
+	if (op == EPOLL_CTL_ADD && i == ep->nnest) {
+		if (ep->nnest == ep->capnest) {
+			unsigned int cap = ep->capnest ? ep->capnest * 2 : 4;
+			void *p = realloc(ep->nests, cap * sizeof(*ep->nests));
+
+			if (p == NULL)
+				goto out;
+			ep->nests = p;
+			ep->capnest = cap;
+		}
+		ep->nnest++;
+	}
+	if (i == ep->nnest)
+		goto out;
+	if (op == EPOLL_CTL_DEL) {
+		ep->nests[i] = ep->nests[--ep->nnest];
+	} else if (ev != NULL) {
+		ep->nests[i].fd = fd;
+		ep->nests[i].events = ev->events;
+		ep->nests[i].data = ev->data;
+	}
+out:
+	pthread_mutex_unlock(&ps_ep_mu);
+}
+
 PS_EXPORT int
 epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
@@ -599,6 +652,10 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		    (op == EPOLL_CTL_ADD || op == EPOLL_CTL_DEL))
 			atomic_fetch_add(&ps_ep_kcount[epfd],
 					 op == EPOLL_CTL_ADD ? 1 : -1);
+		if (r == 0 && fd >= 0 && fd < PS_FD_MAX &&
+		    (atomic_load(&ps_eps[fd]) != NULL ||
+		     ps_ep_of(epfd, false) != NULL))
+			ps_ep_nest_ctl(epfd, op, fd, ev);
 		return r;
 	}
 	if (epfd == fd) {
@@ -993,6 +1050,61 @@ ps_ep_sleep_arm(struct ps_ep *ep, struct ps_chan *ch)
 	return ready;
 }
 
+/* Nested sets whose dptcp members are ready, reported as Linux reports
+ * an epoll fd in a set (EPOLLIN), once per wait even when the kernel
+ * reported it for its kernel members already. */
+static int
+ps_ep_nest_collect(struct ps_ep *ep, struct ps_chan *ch,
+		   struct epoll_event *evs, int got, int max)
+{
+	struct ps_ep_nest n[16];
+	unsigned int i, nn;
+	int j;
+
+	pthread_mutex_lock(&ps_ep_mu);
+	nn = ep->nnest < 16 ? ep->nnest : 16;
+	memcpy(n, ep->nests, nn * sizeof(n[0]));
+	pthread_mutex_unlock(&ps_ep_mu);
+	for (i = 0; i < nn && got < max; i++) {
+		struct ps_ep *in = ps_ep_nested(n[i].fd);
+
+		if (in == NULL || in == ep || !(n[i].events & EPOLLIN) ||
+		    !ps_ep_peek(in, ch))
+			continue;
+		for (j = 0; j < got; j++)
+			if (evs[j].data.u64 == n[i].data.u64)
+				break;
+		if (j < got)
+			continue;
+		evs[got].events = EPOLLIN;
+		evs[got].data = n[i].data;
+		got++;
+	}
+	return got;
+}
+
+/* Before sleeping: the nested sets' dptcp members armed with our channel
+ * too. true: one is ready. */
+static bool
+ps_ep_nest_arm(struct ps_ep *ep, struct ps_chan *ch)
+{
+	int fds[16];
+	unsigned int i, nn;
+
+	pthread_mutex_lock(&ps_ep_mu);
+	nn = ep->nnest < 16 ? ep->nnest : 16;
+	for (i = 0; i < nn; i++)
+		fds[i] = ep->nests[i].fd;
+	pthread_mutex_unlock(&ps_ep_mu);
+	for (i = 0; i < nn; i++) {
+		struct ps_ep *in = ps_ep_nested(fds[i]);
+
+		if (in != NULL && in != ep && ps_ep_sleep_arm(in, ch))
+			return true;
+	}
+	return false;
+}
+
 static int
 ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 	      int timeout_ms, const sigset_t *mask)
@@ -1035,6 +1147,8 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 			if (r > 0)
 				got += r;
 		}
+		if (ep->nnest > 0 && got < max)
+			got = ps_ep_nest_collect(ep, ch, evs, got, max);
 		if (got > 0 || ps_ms_left(end) == 0)
 			return got;
 		if (atomic_load(&ps_shm.dead))
@@ -1055,6 +1169,8 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 				if (it->slot != PS_NOSLOT)
 					ready = true;   /* noted meanwhile */
 			pthread_mutex_unlock(&ps_ep_mu);
+			if (!ready && ep->nnest > 0)
+				ready = ps_ep_nest_arm(ep, ch);
 			if (!ready)
 				r = ps_sleep_mask(ch, &kf, 1, ps_ms_left(end), mask);
 			if (ep->xhead != NULL) {
@@ -1078,7 +1194,7 @@ epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)
 {
 	struct ps_ep *ep = ps_ep_of(epfd, false);
 
-	if (ep == NULL || ep->n == 0)
+	if (ep == NULL || (ep->n == 0 && ep->nnest == 0))
 		return ps_real.epoll_wait(epfd, evs, max, timeout_ms);
 	return ps_epoll_impl(epfd, ep, evs, max, timeout_ms, NULL);
 }
@@ -1089,7 +1205,7 @@ epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout_ms,
 {
 	struct ps_ep *ep = ps_ep_of(epfd, false);
 
-	if (ep == NULL || ep->n == 0)
+	if (ep == NULL || (ep->n == 0 && ep->nnest == 0))
 		return ps_real.epoll_pwait(epfd, evs, max, timeout_ms, mask);
 	return ps_epoll_impl(epfd, ep, evs, max, timeout_ms, mask);
 }
@@ -1100,7 +1216,7 @@ epoll_pwait2(int epfd, struct epoll_event *evs, int max,
 {
 	struct ps_ep *ep = ps_ep_of(epfd, false);
 
-	if (ep == NULL || ep->n == 0) {
+	if (ep == NULL || (ep->n == 0 && ep->nnest == 0)) {
 		if (ps_real.epoll_pwait2 == NULL)
 			return ps_set_errno(-ENOSYS);
 		return ps_real.epoll_pwait2(epfd, evs, max, ts, mask);

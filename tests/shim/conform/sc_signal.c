@@ -3,6 +3,7 @@
  * wait with EINTR whether it was already pending (blocked until the call)
  * or arrives while the caller is blocked; it is never lost in between. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -248,12 +249,28 @@ nested_select(int ep)
 	return FD_ISSET(ep, &r) ? "readable" : "not readable";
 }
 
+static const char *
+nested_wait(int ep2, int timeout)
+{
+	struct epoll_event out[4];
+	int n = epoll_wait(ep2, out, 4, timeout);
+	static char line[4][64];
+	static int k;
+	char *b = line[k++ % 4];
+
+	if (n <= 0)
+		return res(n);
+	snprintf(b, 64, "%d: data %llu %s", n, (unsigned long long)out[0].data.u64,
+		 epoll_ev(out[0].events));
+	return b;
+}
+
 void
 s_epoll_nested(struct conform *cf)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	char buf[16];
-	int l, a, ep;
+	int l, a, ep, ep2;
 	const char *r;
 
 	l = tcp_listen_on(cf, cf->server, 0, 0);
@@ -275,7 +292,20 @@ s_epoll_nested(struct conform *cf)
 	sync_point(cf, "send2");
 	say(cf, "3 more bytes, while poll(5 s) sleeps on the epoll fd -> %s",
 	    nested_poll(ep, 5000));
+	ep2 = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.u64 = 7;
+	r = res(epoll_ctl(ep2, EPOLL_CTL_ADD, ep, &ev));
+	say(cf, "the epoll fd in a second epoll set -> %s", r);
+	say(cf, "epoll_wait(outer, 5 s) -> %s", nested_wait(ep2, 5000));
+	r = res(read(a, buf, sizeof(buf)));
+	say(cf, "read -> %s", r);
+	say(cf, "all read: epoll_wait(outer, 0) -> %s", nested_wait(ep2, 0));
+	sync_point(cf, "send3");
+	say(cf, "3 more bytes, while epoll_wait(outer, 5 s) sleeps -> %s",
+	    nested_wait(ep2, 5000));
 	sync_point(cf, "done");
+	close(ep2);
 	close(ep);
 	close(a);
 	close(l);
@@ -293,6 +323,9 @@ c_epoll_nested(struct conform *cf)
 	sync_point(cf, "send2");
 	usleep(200 * 1000);
 	write_full(fd, "def", 3);
+	sync_point(cf, "send3");
+	usleep(200 * 1000);
+	write_full(fd, "ghi", 3);
 	sync_point(cf, "done");
 	close(fd);
 }
