@@ -329,6 +329,7 @@ struct ps_ep_item {
 	unsigned int idx;            /* in ep->items */
 	bool disabled;               /* ONESHOT fired, until EPOLL_CTL_MOD */
 	bool on_ready, armed, on_arm;
+	bool aged;                   /* on the to-arm list since the last wait */
 	struct ps_ep_item *rnext, *rprev;   /* ready list */
 	struct ps_ep_item *anext, *aprev;   /* to-arm list */
 	struct ps_ep_item *snext;           /* the same slot's items */
@@ -447,6 +448,7 @@ ps_arm_add(struct ps_ep_item *it)
 	    (it->events & EPOLLEXCLUSIVE))
 		return;
 	it->on_arm = true;
+	it->aged = false;
 	it->aprev = NULL;
 	it->anext = ep->ahead;
 	if (ep->ahead != NULL)
@@ -813,15 +815,69 @@ ps_item_want(const struct ps_ep_item *it)
 	       EPOLLERR | EPOLLHUP;
 }
 
+/* Items on the to-arm list are not armed: nothing notes their changes, so
+ * each wait looks at them, and arms those that were there at the last
+ * wait already (idle since: arming them costs nothing more per wait, and
+ * busy ones, ready again at each wait, never make the engine ring). Only
+ * when the set is armed with this thread's channel; otherwise the sleep
+ * re-arms everything. ps_ep_mu held. */
+static void
+ps_ep_suspects(struct ps_ep *ep, struct ps_chan *ch)
+{
+	struct ps_ep_item *it, *next, *armed = NULL;
+	bool can_arm;
+	uint64_t checks = 0;
+
+	/* Never armed: every item is on one of the two lists, so the set may
+	 * take this channel as its own from here. */
+	if (ep->armed_c < 0) {
+		ep->armed_c = (int)ch->c;
+		ep->armed_member = ps_shm.member;
+	}
+	can_arm = ep->armed_c == (int)ch->c && ep->armed_member == ps_shm.member;
+
+	for (it = ep->ahead; it != NULL; it = next) {
+		next = it->anext;
+		checks++;
+		if (can_arm && it->aged) {
+			ps_arm_del(it);
+			ps_arm(it->ps, ch);
+			it->armed = true;
+			it->anext = armed;
+			armed = it;
+		} else if (ps_events(it->ps) & ps_item_want(it)) {
+			ps_arm_del(it);
+			ps_ready_add(it);
+		} else {
+			it->aged = true;
+		}
+	}
+	if (armed == NULL)
+		goto out;
+	atomic_thread_fence(memory_order_seq_cst);
+	for (it = armed; it != NULL; it = next) {
+		next = it->anext;
+		it->anext = NULL;
+		if (ps_events(it->ps) & ps_item_want(it))
+			ps_ready_add(it);
+	}
+out:
+	atomic_fetch_add_explicit(&ps_ep_checks, checks, memory_order_relaxed);
+}
+
 /* Take the ready list once round: report what is ready (at most max),
  * re-queue level-triggered reports at the tail, set the rest to be armed.
  * ps_ep_mu held. */
 static int
-ps_ep_collect(struct ps_ep *ep, struct epoll_event *out, int max)
+ps_ep_collect(struct ps_ep *ep, struct ps_chan *ch, struct epoll_event *out,
+	      int max)
 {
-	unsigned int k, n = ep->nready;
+	unsigned int k, n;
 	uint64_t checks = 0;
 	int got = 0;
+
+	ps_ep_suspects(ep, ch);
+	n = ep->nready;
 
 	for (k = 0; k < n && got < max && ep->rhead != NULL; k++) {
 		struct ps_ep_item *it = ep->rhead;
@@ -1134,7 +1190,7 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 
 			pthread_mutex_lock(&ps_ep_mu);
 			ps_ep_notes(ep, ch);
-			k = ps_ep_collect(ep, evs + got, max - got);
+			k = ps_ep_collect(ep, ch, evs + got, max - got);
 			if (k > 0 && got == 0)
 				ep->kturns = atomic_load(&ps_ep_kcount[epfd]);
 			pthread_mutex_unlock(&ps_ep_mu);
