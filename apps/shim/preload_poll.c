@@ -922,8 +922,10 @@ ps_ep_collect(struct ps_ep *ep, struct ps_chan *ch, struct epoll_event *out,
 			}
 		}
 		if (ev == 0) {
-			if (it->slot == PS_NOSLOT)
-				ps_ready_add(it);   /* nothing will note it */
+			/* Nothing notes a socket with no slot, nor an EXCLUSIVE
+			 * one while we do not sleep: they stay on the list. */
+			if (it->slot == PS_NOSLOT || (it->events & EPOLLEXCLUSIVE))
+				ps_ready_add(it);
 			else
 				ps_arm_add(it);
 			continue;
@@ -933,7 +935,7 @@ ps_ep_collect(struct ps_ep *ep, struct ps_chan *ch, struct epoll_event *out,
 		got++;
 		if (it->events & EPOLLONESHOT)
 			it->disabled = true;
-		else if (it->events & EPOLLET)
+		else if ((it->events & (EPOLLET | EPOLLEXCLUSIVE)) == EPOLLET)
 			ps_arm_add(it);
 		else
 			ps_ready_add(it);       /* the tail: others take turns */
@@ -995,6 +997,29 @@ ps_ep_arm(struct ps_ep *ep, struct ps_chan *ch)
 	return ready;
 }
 
+/* Would collect report it now? Level-triggered: ready; edge-triggered:
+ * a new bit or new data / room since its last report (as collect). */
+static bool
+ps_item_news(const struct ps_ep_item *it)
+{
+	uint32_t ev = ps_events(it->ps) & ps_item_want(it), rxp = 0, txc = 0;
+	struct shm_slot *sl;
+	uint32_t e;
+
+	if (ev == 0 || !(it->events & EPOLLET))
+		return ev != 0;
+	sl = ps_slot(it->ps->slot);
+	if (it->ps->kind == PS_CONN) {
+		rxp = atomic_load_explicit(&sl->rx_prod, memory_order_acquire);
+		txc = atomic_load_explicit(&sl->tx_cons, memory_order_acquire);
+	} else if (it->ps->kind == PS_LISTEN) {
+		for (e = 0; e < ps_shm.n_engines; e++)
+			rxp += atomic_load_explicit(&sl->accq[e], memory_order_acquire);
+	}
+	return (ev & ~it->last) || ((ev & EPOLLIN) && rxp != it->last_rx) ||
+	       ((ev & EPOLLOUT) && txc != it->last_tx);
+}
+
 /* EPOLLEXCLUSIVE items are armed (shm_proto.h "EXCLUSIVE") only while
  * this thread sleeps, so the engine's one wake goes to a sleeper. on:
  * arm and re-check (true: one is ready); off: disarm. ps_ep_mu held. */
@@ -1017,8 +1042,7 @@ ps_ep_xarm(struct ps_ep *ep, struct ps_chan *ch, bool on)
 		return false;
 	atomic_thread_fence(memory_order_seq_cst);
 	for (it = ep->xhead; it != NULL; it = it->xnext)
-		if (!it->disabled && !it->on_ready &&
-		    (ps_events(it->ps) & ps_item_want(it))) {
+		if (!it->disabled && ps_item_news(it)) {
 			ps_ready_add(it);
 			ready = true;
 		}
@@ -1095,7 +1119,8 @@ ps_ep_sleep_arm(struct ps_ep *ep, struct ps_chan *ch)
 		next = it->rnext;
 		if (ps_item_ready(it)) {
 			ready = true;
-		} else if (it->slot != PS_NOSLOT) {
+		} else if (it->slot != PS_NOSLOT &&
+			   !(it->events & EPOLLEXCLUSIVE)) {
 			ps_ready_del(it);
 			ps_arm_add(it);
 		}
@@ -1222,7 +1247,8 @@ ps_epoll_impl(int epfd, struct ps_ep *ep, struct epoll_event *evs, int max,
 			ps_ep_notes(ep, ch);
 			ready = ps_ep_arm(ep, ch) || ps_ep_xarm(ep, ch, true);
 			for (it = ep->rhead; it != NULL && !ready; it = it->rnext)
-				if (it->slot != PS_NOSLOT)
+				if (it->slot != PS_NOSLOT &&
+				    !(it->events & EPOLLEXCLUSIVE))
 					ready = true;   /* noted meanwhile */
 			pthread_mutex_unlock(&ps_ep_mu);
 			if (!ready && ep->nnest > 0)
