@@ -180,13 +180,41 @@ pe_violation(struct shim_pe *pe, enum shim_viol kind, const char *what)
 static inline void
 slot_changed(struct shim_pe *pe, struct shm_slot *sl)
 {
-	uint64_t w;
+	const struct shm_layout *l = &pe->p->lay;
+	uint64_t w, x, s;
 
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&sl->waiters, memory_order_relaxed) == 0)
+	w = atomic_load_explicit(&sl->waiters, memory_order_relaxed);
+	x = atomic_load_explicit(&sl->xwaiters, memory_order_relaxed) &
+	    pe->chan_mask;
+	if (w == 0 && x == 0)
 		return;
-	w = atomic_exchange(&sl->waiters, 0);
-	pe->wake |= w & pe->chan_mask;
+	if (w != 0)
+		w = atomic_exchange(&sl->waiters, 0) & pe->chan_mask;
+	/* EXCLUSIVE: one of them, the one whose bit we cleared. */
+	while (x != 0) {
+		uint64_t b = x & -x;
+
+		if (atomic_fetch_and(&sl->xwaiters, ~b) & b) {
+			w |= b;
+			break;
+		}
+		x &= x - 1;
+	}
+	if (w == 0)
+		return;
+	pe->wake |= w;
+	/* NOTES: name the slot to each channel woken, before its doorbell. */
+	s = (uint64_t)((uint8_t *)sl - ((uint8_t *)pe->p->base + l->off_slots)) /
+	    l->slot_bytes;
+	while (w != 0) {
+		struct shm_kick *n = shm_note_at(pe->p->base, l,
+					(uint32_t)__builtin_ctzll(w));
+
+		w &= w - 1;
+		atomic_fetch_or(&n->words[s / 64], 1ull << (s % 64));
+		atomic_fetch_or(&n->summary, 1ull << ((s / 64) % 64));
+	}
 }
 
 static void

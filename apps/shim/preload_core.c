@@ -474,6 +474,19 @@ ps_chan_get(void)
 	return ps_my_chan;
 }
 
+/* Channel c is claimed by a thread of this process (its notes are ours
+ * to drain, shm_proto.h "NOTES"). */
+bool
+ps_chan_ours(uint32_t c)
+{
+	bool ours;
+
+	pthread_mutex_lock(&ps_chan_mu);
+	ours = c < SHM_MAX_CHANNELS && (ps_chan_used & (1ull << c)) != 0;
+	pthread_mutex_unlock(&ps_chan_mu);
+	return ours;
+}
+
 static bool
 ps_chan_shared(const struct ps_chan *ch)
 {
@@ -482,6 +495,18 @@ ps_chan_shared(const struct ps_chan *ch)
 
 int
 ps_sleep(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk, int timeout_ms)
+{
+	return ps_sleep_mask(ch, kfds, nk, timeout_ms, NULL);
+}
+
+/* With a signal mask, the sleep is the kernel's ppoll() with it: the mask
+ * is in force only while asleep, exactly as ppoll/pselect/epoll_pwait
+ * promise, so a signal it unblocks (pending already, or arriving at any
+ * time before the wake) ends the sleep with EINTR and is never lost
+ * between the caller's last check and the sleep. */
+int
+ps_sleep_mask(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk,
+	      int timeout_ms, const sigset_t *mask)
 {
 	struct pollfd pf[2 + 1024];
 	struct pollfd *p = pf;
@@ -506,7 +531,14 @@ ps_sleep(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk, int timeout_ms)
 	 * look again every few ms. */
 	if (ps_chan_shared(ch) && (timeout_ms < 0 || timeout_ms > 5))
 		timeout_ms = 5;
-	r = ps_real.poll(p, nk + 2, timeout_ms);
+	if (mask != NULL) {
+		struct timespec ts = { timeout_ms / 1000,
+				       (long)(timeout_ms % 1000) * 1000000 };
+
+		r = ps_real.ppoll(p, nk + 2, timeout_ms < 0 ? NULL : &ts, mask);
+	} else {
+		r = ps_real.poll(p, nk + 2, timeout_ms);
+	}
 	if (r > 0) {
 		if (p[nk].revents & POLLIN)
 			(void)!ps_real.read(p[nk].fd, &v, sizeof(v));
@@ -645,6 +677,7 @@ ps_slot_alloc(uint32_t *slot, uint32_t *gen)
 	*gen = g;
 	sl = ps_slot(s);
 	atomic_store_explicit(&sl->waiters, 0, memory_order_relaxed);
+	atomic_store_explicit(&sl->xwaiters, 0, memory_order_relaxed);
 	atomic_store_explicit(&sl->rx_cons, 0, memory_order_relaxed);
 	atomic_store_explicit(&sl->tx_prod, 0, memory_order_release);
 	*slot = s;

@@ -17,6 +17,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -149,6 +150,7 @@ int ps_fd_install(int fd, struct ps_sock *ps);  /* +fdref */
 struct ps_sock *ps_fd_remove(int fd);   /* NULL: not ours */
 void ps_fd_dropped(struct ps_sock *ps); /* an fd of ps went away */
 struct ps_chan *ps_chan_get(void);
+bool ps_chan_ours(uint32_t c);           /* claimed by this process */
 int ps_cmd(uint32_t engine, struct shm_msg *m);  /* status, m = completion */
 int ps_slot_alloc(uint32_t *slot, uint32_t *gen);
 void ps_slot_free(uint32_t slot);       /* never bound, or unlistened */
@@ -176,6 +178,10 @@ void ps_arm(struct ps_sock *ps, struct ps_chan *ch);
  * for the kernel fds (their revents set). */
 int ps_sleep(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk,
 	     int timeout_ms);
+/* The same with the caller's signal mask in force during the sleep only
+ * (ppoll, pselect, epoll_pwait); NULL: as ps_sleep. */
+int ps_sleep_mask(struct ps_chan *ch, struct pollfd *kfds, nfds_t nk,
+		  int timeout_ms, const sigset_t *mask);
 /* Wait until ps_events(ps) & want, or timeout; 0, or -ETIMEDOUT. */
 int ps_wait(struct ps_sock *ps, uint32_t want, int timeout_ms);
 uint64_t ps_now_us(void);
@@ -207,6 +213,7 @@ void ps_sock_closed(struct ps_sock *ps);   /* last fd gone: tell the stack */
 
 /* preload_poll.c */
 void ps_epoll_fd_closed(int fd);
-int ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms);
+int ps_poll_impl(struct pollfd *fds, nfds_t n, int timeout_ms,
+		 const sigset_t *mask);
 
 #endif

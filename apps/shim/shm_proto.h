@@ -21,6 +21,7 @@
  *                                   an event queue (struct shm_q)
  *   [slot 0 .. max_sockets-1]       per dptcp socket: struct shm_slot
  *   [kick area of engine 0 .. n_engines-1]  struct shm_kick + words
+ *   [note area of channel 0 .. n_channels-1] struct shm_kick + words
  *   [data: slot i's RX ring, TX ring]  rx_ring_bytes + tx_ring_bytes each
  *
  * CHANNELS. A program thread claims a free channel (the shim's own
@@ -71,7 +72,8 @@
  * (5) reads the doorbell to reset it. The engine, after making a slot's
  * state visible (new data, space, FIN, error, a pending accept, a
  * completed connect) issues a seq_cst fence and, if waiters != 0,
- * exchanges it with 0 and writes the doorbell of each channel named; after
+ * exchanges it with 0, sets the slot's bit in the NOTES of each channel
+ * named and writes its doorbell; after
  * posting a completion it exchanges chan.sleeping with 0 and writes the
  * doorbell if it was set. An engine writes each doorbell at most once per
  * poll-loop iteration. No syscall happens while the program spins.
@@ -210,8 +212,30 @@
  * reuseport selection does (the same flow, the same listener, while the
  * group is unchanged).
  *
- * NOT YET (kept possible by this layout): per-epoll doorbells for nested
- * epoll, readiness events in evt[] for O(ready) epoll. */
+ * EXCLUSIVE (EPOLLEXCLUSIVE). A thread about to sleep in an epoll wait
+ * whose set has the slot with EPOLLEXCLUSIVE sets its channel's bit in
+ * xwaiters instead of waiters, and clears it when it wakes. The engine,
+ * where it would wake waiters, also takes ONE bit of xwaiters (clears it
+ * with fetch_and: only the winner of that bit wakes it) and wakes that
+ * channel, as Linux wakes one exclusive waiter per event.
+ *
+ * NOTES (which slots woke a channel: epoll costs O(ready)). Each channel
+ * has a note area shaped like a kick area (struct shm_kick: a summary
+ * word, then one bit per slot). When the engine wakes channel c because
+ * of slot s (WAKEUP) it first sets bit (s % 64) of note word (s / 64) of
+ * channel c (fetch_or), then bit (word % 64) of c's note summary, then
+ * writes the doorbell. The program exchanges the summary and the words it
+ * names with 0 and so learns which slots changed without looking at the
+ * others: the shim's epoll keeps, per slot, the epoll items interested in
+ * it and moves those to their instance's ready list; a registered socket
+ * stays armed (its waiters bit set) until a change is noted, so a quiet
+ * one costs nothing per wait. Any thread of the member may drain any of
+ * its channels' notes (what it learns goes to every instance). A lost
+ * note is impossible (the bit is set before the doorbell is written) and
+ * a spurious one harmless (the shim re-checks the slot's state).
+ *
+ * NOT YET (kept possible by this layout): per-epoll doorbells (an epoll
+ * fd's dptcp members are seen by the shim's own poll/select/epoll only). */
 #ifndef SHM_PROTO_H
 #define SHM_PROTO_H
 
@@ -220,7 +244,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x316d737063747064ULL /* "dptcpsm1" */
-#define SHM_VERSION 4
+#define SHM_VERSION 5
 #define SHM_MAX_ENGINES 64
 #define SHM_MAX_CHANNELS 64      /* one bit each in shm_slot.waiters */
 #define SHM_QLEN 64              /* entries per command / event queue */
@@ -379,7 +403,9 @@ struct shm_slot {
 	/* program writes */
 	_Atomic uint64_t waiters;    /* channel bits to wake on any change */
 	_Atomic uint32_t alloc;      /* gen << 1 | in use (see "FORK") */
-	uint8_t pad0[SHM_LINE - 12];
+	uint32_t pad_a;
+	_Atomic uint64_t xwaiters;   /* channel bits to wake one of (EXCLUSIVE) */
+	uint8_t pad0[SHM_LINE - 24];
 	_Atomic uint32_t rx_cons;
 	uint8_t pad1[SHM_LINE - 4];
 	_Atomic uint32_t tx_prod;
@@ -419,6 +445,7 @@ struct shm_layout {
 	uint64_t off_chan, chan_bytes;
 	uint64_t off_slots, slot_bytes;
 	uint64_t off_kick, kick_bytes;   /* per engine */
+	uint64_t off_note;               /* per channel, kick_bytes each */
 	uint64_t off_data, region_bytes;
 };
 
@@ -443,7 +470,8 @@ shm_layout(uint32_t n_engines, uint32_t n_channels, uint32_t max_sockets,
 				(uint64_t)max_sockets * l->slot_bytes, 4096);
 	l->kick_bytes = shm_align(sizeof(struct shm_kick) +
 				  8ull * shm_kick_words(max_sockets), SHM_LINE);
-	l->off_data = shm_align(l->off_kick + n_engines * l->kick_bytes, 4096);
+	l->off_note = l->off_kick + n_engines * l->kick_bytes;
+	l->off_data = shm_align(l->off_note + n_channels * l->kick_bytes, 4096);
 	l->region_bytes = l->off_data + (uint64_t)max_sockets *
 			  ((uint64_t)rx_ring_bytes + tx_ring_bytes);
 }
@@ -481,6 +509,14 @@ shm_kick_at(void *base, const struct shm_layout *l, uint32_t e)
 {
 	return (struct shm_kick *)((uint8_t *)base + l->off_kick +
 				   e * l->kick_bytes);
+}
+
+/* Channel c's note area (NOTES): same shape as a kick area. */
+static inline struct shm_kick *
+shm_note_at(void *base, const struct shm_layout *l, uint32_t c)
+{
+	return (struct shm_kick *)((uint8_t *)base + l->off_note +
+				   c * l->kick_bytes);
 }
 
 /* The program's side of KICKS, after storing tx_prod or rx_cons. */

@@ -1,8 +1,8 @@
 /* conform.c — the socket conformance program: main, its options, the
  * scenario table and the loop that runs it in step with the other role.
  *
- *   conform server --addr IP --peer IP --ctl PATH [--port BASE] [--only NAME]
- *   conform client --addr IP --peer IP --ctl PATH [--port BASE] [--only NAME]
+ *   conform server --addr IP --peer IP --ctl PATH [--port BASE] [--only NAME[,NAME...]]
+ *   conform client --addr IP --peer IP --ctl PATH [--port BASE] [--only NAME[,NAME...]]
  *   conform list
  *
  * The server is the side whose socket calls are under test (later run
@@ -111,6 +111,25 @@ run_scenario(struct conform *cf, int i)
 	alarm(0);
 }
 
+/* name is one of the comma-separated names of list. */
+static bool
+in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (*list != '\0') {
+		const char *end = strchr(list, ',');
+		size_t len = end != NULL ? (size_t)(end - list) : strlen(list);
+
+		if (len == n && strncmp(list, name, n) == 0)
+			return true;
+		if (end == NULL)
+			break;
+		list = end + 1;
+	}
+	return false;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -174,7 +193,7 @@ main(int argc, char **argv)
 	cf.ctl = cf.role == ROLE_SERVER ? ctl_server(ctl) : ctl_client(ctl);
 	sync_point(&cf, "hello");
 	for (i = 0; i < N_SCENARIOS; i++) {
-		if (only != NULL && strcmp(only, scenarios[i].name) != 0)
+		if (only != NULL && !in_list(only, scenarios[i].name))
 			continue;
 		run_scenario(&cf, i);
 		ran++;
