@@ -41,13 +41,15 @@ ROUNDS=3
 DUR=5
 NREQ=100000
 OUT=
-while getopts "b:r:d:n:o:h" opt; do
+REDIS=1
+while getopts "b:r:d:n:o:Rh" opt; do
 	case $opt in
 	b) BUILD=$(cd "$OPTARG" && pwd) ;;
 	r) ROUNDS=$OPTARG ;;
 	d) DUR=$OPTARG ;;
 	n) NREQ=$OPTARG ;;
 	o) OUT=$OPTARG ;;
+	R) REDIS=0 ;;
 	*) sed -n '2,34p' "$0"; exit 2 ;;
 	esac
 done
@@ -88,6 +90,14 @@ K_IP=$DP_IP
 ip -n "$NS_DP" addr add "$K_IP/$DPT_PREFIX_LEN" dev "$VETH_DP"
 dpt_net_up 1500 0
 
+shim_tel() {   # /dptcp/shim of dptcpd, as JSON
+	"$DPT_PY" - "$DPT_FILE_PREFIX" <<-'PY'
+	import json, sys
+	from dptlib import tel
+	print(json.dumps(tel(sys.argv[1], "/dptcp/shim")))
+	PY
+}
+
 # record SIDE FIGURE VALUE
 record() { printf '%s\t%s\t%s\t%s\n' "$ROUND" "$1" "$2" "$3" >>"$RUNS"; }
 
@@ -113,13 +123,31 @@ wait_port() {   # wait_port IP PORT: until a TCP connect from PEER succeeds
 	dpt_fail "nothing answers on $1:$2"
 }
 
+# cpu_ticks PID: user + system clock ticks of a process so far.
+cpu_ticks() {
+	local f
+	read -r -a f <"/proc/$1/stat" || { echo 0; return 0; }
+	# Fields after "(comm)": comm has no space for our servers.
+	echo $((f[13] + f[14]))
+}
+
+# cpu_record SIDE FIG T0 SECONDS: the server's CPU use since T0, in % of a CPU.
+cpu_record() {
+	local t1
+	t1=$(cpu_ticks "$SRV_PID")
+	record "$1" "$2" "$(awk -v a="$3" -v b="$t1" -v s="$4" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.0f", (b - a) * 100 / hz / s }')"
+}
+
 # sockperf SIDE IP: ping-pong, 64-byte messages, round-trip times.
 sockperf_pp() {
-	local side=$1 ip=$2 log
+	local side=$1 ip=$2 log t0
 	log=$OUT/sockperf-$side-$ROUND.log
+	t0=$(cpu_ticks "$SRV_PID")
 	dpt_peer taskset -c $CLI_CPU sockperf ping-pong --tcp -i "$ip" -p $SP_PORT \
 		-m 64 -t "$DUR" --full-rtt >"$log" 2>&1 ||
 		{ tail -5 "$log" >&2; dpt_fail "sockperf ping-pong to $side failed"; }
+	cpu_record "$side" sp_cpu "$t0" "$DUR"
 	# "Summary: Round trip is 23.456 usec", "---> percentile 50.000 =  21.3"
 	record "$side" sp_avg "$(sed -n 's/.*Summary: Round trip is \([0-9.]*\) usec.*/\1/p' "$log")"
 	record "$side" sp_p50 "$(sed -n 's/.*---> percentile 50.000 = *\([0-9.]*\).*/\1/p' "$log")"
@@ -129,12 +157,14 @@ sockperf_pp() {
 # kperf_rr SIDE IP PORT: dptcp-kperf rr (Linux sockets, one connection,
 # 64 B each way) against an echo server: the same client for all three.
 kperf_rr() {
-	local side=$1 ip=$2 port=$3 log
+	local side=$1 ip=$2 port=$3 log t0
 	log=$OUT/kperf-$side-$ROUND.json
+	t0=$(cpu_ticks "$SRV_PID")
 	dpt_peer taskset -c $CLI_CPU "$KPERF" --server "$ip:$port" --mode rr \
 		--conns 1 --size 64 --duration "$DUR" --warmup 1 --json \
 		</dev/null >"$log" 2>"$OUT/kperf-$side-$ROUND.log" ||
 		dpt_fail "dptcp-kperf to $side failed: $(tail -3 "$OUT/kperf-$side-$ROUND.log")"
+	cpu_record "$side" kp_cpu "$t0" $((DUR + 1))
 	perf_json "$side" kp "$log"
 }
 
@@ -185,8 +215,22 @@ phase_shim() {
 	srv_bg env DPTCP_SOCKET="$SHIM_SOCK" taskset -c $APP_CPU "$DPTCP_RUN" \
 		"$KECHO" --port $KE_PORT --bind "$DP_IP"
 	wait_port "$DP_IP" $KE_PORT
+	shim_tel >"$OUT/tel0"
 	kperf_rr shim "$DP_IP" $KE_PORT
+	shim_tel >"$OUT/tel1"
+	# What one round trip costs the protocol (warm-up included: counted
+	# over every transaction of the run, not only the measured ones).
+	"$DPT_PY" - "$OUT/tel0" "$OUT/tel1" "$OUT/kperf-shim-$ROUND.json" "$DUR" <<-'PY' |
+	import json, sys
+	a, b = (json.load(open(f)) for f in sys.argv[1:3])
+	d = json.load(open(sys.argv[3]))
+	n = d["tps"] * (float(sys.argv[4]) + 1)   # + the 1 s warm-up
+	for k in ("wakeups", "conn_kicks", "conn_services", "engine_loops"):
+	    print(k, "%.2f" % ((b.get(k, 0) - a.get(k, 0)) / n if n else 0))
+	PY
+	while read -r f v; do record shim "kp_$f" "$v"; done
 	srv_stop
+	((REDIS)) || { dpt_stop_app; return 0; }
 	mapfile -t ra < <(redis_args "$DP_IP")
 	srv_bg env DPTCP_SOCKET="$SHIM_SOCK" taskset -c $APP_CPU "$DPTCP_RUN" \
 		redis-server "${ra[@]}"
@@ -201,7 +245,9 @@ phase_inproc() {
 	local log i
 	dpt_link_names 0
 	dpt_start_app "$ECHO" $KE_PORT "" $SRV_CPU
+	SRV_PID=$DPT_APP_PID   # for its CPU use (a busy-polling core)
 	kperf_rr inproc "$DP_IP" $KE_PORT
+	SRV_PID=
 	dpt_stop_app
 	rm -rf "/var/run/dpdk/$DPT_FILE_PREFIX"
 	# dptcp on both ends of link 2 (dptcp-perf resolves dptcp-echo by ARP).
@@ -237,6 +283,7 @@ phase_kernel() {
 	wait_port "$K_IP" $KE_PORT
 	kperf_rr kernel "$K_IP" $KE_PORT
 	srv_stop
+	((REDIS)) || return 0
 	mapfile -t ra < <(redis_args "$K_IP")
 	srv_bg taskset -c $SRV_CPU redis-server "${ra[@]}"
 	wait_port "$K_IP" $RD_PORT

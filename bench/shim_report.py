@@ -25,7 +25,9 @@ def med(side, fig):
 def fmt(v, unit):
     if v is None:
         return "-"
-    return "%.1f" % v if unit == "us" else "{:,.0f}".format(v)
+    if unit == "us":
+        return "%.1f" % v
+    return "%.0f %%" % v if unit == "pct" else "{:,.0f}".format(v)
 
 
 def ratio(a, b):
@@ -37,8 +39,10 @@ ROWS = [
     ("sockperf ping-pong p50 (us)", "sp_p50", "us"),
     ("sockperf ping-pong p99 (us)", "sp_p99", "us"),
     ("sockperf ping-pong avg (us)", "sp_avg", "us"),
+    ("  server program CPU %", "sp_cpu", "pct"),
     ("kperf rr -> echo p50 (us)", "kp_p50", "us"),
     ("kperf rr -> echo p99 (us)", "kp_p99", "us"),
+    ("  server program CPU %", "kp_cpu", "pct"),
     ("dptcp-perf rr -> echo p50 (us)", "dp_p50", "us"),
     ("dptcp-perf rr -> echo p99 (us)", "dp_p99", "us"),
     ("redis GET ops/s, 50 conns", "redis_get_P1", "ops"),
@@ -61,6 +65,8 @@ for label, fig, unit in ROWS:
             "met" if k is not None and s < k else "NOT met")
     if fig == "sp_p50":
         i_ratio = ratio(s, dp50)
+    elif unit == "pct":
+        i_ratio = ""
     else:
         i_ratio = ratio(s, i)
     if fig == "redis_get_P1" or fig == "redis_get_P16":
@@ -68,7 +74,12 @@ for label, fig, unit in ROWS:
             goal = ">= Linux: %s" % ("met" if s >= k else "NOT met")
     print("%-33s %9s %9s %9s %8s %8s  %s" % (
         label, fmt(s, unit), fmt(i, unit), fmt(k, unit),
-        i_ratio, ratio(s, k), goal))
+        i_ratio, ratio(s, k) if unit != "pct" else "", goal))
+per = ["%s %.2f" % (k, med("shim", "kp_" + k))
+       for k in ("wakeups", "conn_kicks", "conn_services", "engine_loops")
+       if med("shim", "kp_" + k) is not None]
+if per:
+    print("per kperf round trip through the shim (/dptcp/shim): " + ", ".join(per))
 n = max((len(v) for v in vals.values()), default=0)
 print("medians of %d rounds. sockperf: its server under dptcp-run / on Linux;"
       " kperf rr -> echo: dptcp-kperf (Linux) against dptcp-kecho under"
