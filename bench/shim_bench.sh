@@ -98,6 +98,23 @@ shim_tel() {   # /dptcp/shim of dptcpd, as JSON
 	PY
 }
 
+json_get() {   # json_get FILE KEY
+	"$DPT_PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# tel_per_rt PREFIX N: /dptcp/shim counters moved between tel0 and tel1,
+# per round trip (N round trips, warm-up included, as the counters see it).
+tel_per_rt() {
+	"$DPT_PY" - "$OUT/tel0" "$OUT/tel1" "$2" <<-'PY' |
+	import json, sys
+	a, b = (json.load(open(f)) for f in sys.argv[1:3])
+	n = float(sys.argv[3] or 0)
+	for k in ("wakeups", "conn_kicks", "conn_services", "engine_loops"):
+	    print(k, "%.2f" % ((b.get(k, 0) - a.get(k, 0)) / n if n else 0))
+	PY
+	while read -r f v; do record shim "$1_$f" "$v"; done
+}
+
 # record SIDE FIGURE VALUE
 record() { printf '%s\t%s\t%s\t%s\n' "$ROUND" "$1" "$2" "$3" >>"$RUNS"; }
 
@@ -210,7 +227,11 @@ phase_shim() {
 	srv_bg env DPTCP_SOCKET="$SHIM_SOCK" taskset -c $APP_CPU "$DPTCP_RUN" \
 		sockperf server --tcp -i "$DP_IP" -p $SP_PORT
 	wait_port "$DP_IP" $SP_PORT
+	shim_tel >"$OUT/tel0"
 	sockperf_pp shim "$DP_IP"
+	shim_tel >"$OUT/tel1"
+	tel_per_rt sp "$(sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p' \
+		"$OUT/sockperf-shim-$ROUND.log")"
 	srv_stop
 	srv_bg env DPTCP_SOCKET="$SHIM_SOCK" taskset -c $APP_CPU "$DPTCP_RUN" \
 		"$KECHO" --port $KE_PORT --bind "$DP_IP"
@@ -218,17 +239,8 @@ phase_shim() {
 	shim_tel >"$OUT/tel0"
 	kperf_rr shim "$DP_IP" $KE_PORT
 	shim_tel >"$OUT/tel1"
-	# What one round trip costs the protocol (warm-up included: counted
-	# over every transaction of the run, not only the measured ones).
-	"$DPT_PY" - "$OUT/tel0" "$OUT/tel1" "$OUT/kperf-shim-$ROUND.json" "$DUR" <<-'PY' |
-	import json, sys
-	a, b = (json.load(open(f)) for f in sys.argv[1:3])
-	d = json.load(open(sys.argv[3]))
-	n = d["tps"] * (float(sys.argv[4]) + 1)   # + the 1 s warm-up
-	for k in ("wakeups", "conn_kicks", "conn_services", "engine_loops"):
-	    print(k, "%.2f" % ((b.get(k, 0) - a.get(k, 0)) / n if n else 0))
-	PY
-	while read -r f v; do record shim "kp_$f" "$v"; done
+	tel_per_rt kp "$(awk -v t="$(json_get "$OUT/kperf-shim-$ROUND.json" tps)" \
+		-v d="$DUR" 'BEGIN { printf "%d", t * (d + 1) }')"
 	srv_stop
 	((REDIS)) || { dpt_stop_app; return 0; }
 	mapfile -t ra < <(redis_args "$DP_IP")

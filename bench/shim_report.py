@@ -75,11 +75,12 @@ for label, fig, unit in ROWS:
     print("%-33s %9s %9s %9s %8s %8s  %s" % (
         label, fmt(s, unit), fmt(i, unit), fmt(k, unit),
         i_ratio, ratio(s, k) if unit != "pct" else "", goal))
-per = ["%s %.2f" % (k, med("shim", "kp_" + k))
-       for k in ("wakeups", "conn_kicks", "conn_services", "engine_loops")
-       if med("shim", "kp_" + k) is not None]
-if per:
-    print("per kperf round trip through the shim (/dptcp/shim): " + ", ".join(per))
+for pre, what in (("sp", "sockperf message"), ("kp", "kperf round trip")):
+    per = ["%s %.2f" % (k, med("shim", pre + "_" + k))
+           for k in ("wakeups", "conn_kicks", "conn_services", "engine_loops")
+           if med("shim", pre + "_" + k) is not None]
+    if per:
+        print("per %s through the shim (/dptcp/shim): %s" % (what, ", ".join(per)))
 n = max((len(v) for v in vals.values()), default=0)
 print("medians of %d rounds. sockperf: its server under dptcp-run / on Linux;"
       " kperf rr -> echo: dptcp-kperf (Linux) against dptcp-kecho under"
