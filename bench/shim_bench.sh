@@ -3,7 +3,7 @@
 # the same programs on the Linux kernel, and the in-process dptcp figure,
 # measured in one run and printed side by side (issue 7; never asserted).
 #
-#   bench/shim_bench.sh [-b BUILD] [-r ROUNDS] [-d SECONDS] [-n REQUESTS] [-o DIR]
+#   bench/shim_bench.sh [-b BUILD] [-r ROUNDS] [-d SECONDS] [-n REQUESTS] [-o DIR] [-R]
 #
 # Network (tests/interop/lib.sh names, a PID in every name): namespaces DP
 # and PEER joined by three veth pairs, offloads off on both ends.
@@ -11,28 +11,31 @@
 #           dptcpd + programs under dptcp-run, or in-process dptcp-echo
 #   link 1  a kernel address in DP <-> PEER: the same programs on Linux
 #   link 2  dptcp-echo (DP) <-> dptcp-perf (PEER): dptcp on both ends
-# Clients always run in PEER on the kernel (sockperf, redis-benchmark),
-# except dptcp-perf.
+# Clients run in PEER on Linux sockets, except dptcp-perf.
 #
-# Each round (default 3) runs, one after the other on a quiet link:
-#   shim      dptcpd (lcore 0 = CPU 0, busy-polls), `sockperf server` under
-#             dptcp-run (CPU 1), `sockperf ping-pong --tcp -m 64` (CPU 1);
-#             `redis-server` under dptcp-run (CPU 1), `redis-benchmark
-#             -t get,set -c 50` with and without -P 16 (CPU 1)
-#   in-proc   dptcp-echo on link 0 (CPU 0), the same sockperf ping-pong:
-#             the shim's path without the shim and the daemon; dptcp-perf
-#             --mode rr (CPU 1) -> dptcp-echo (CPU 0) over link 2
-#   kernel    `sockperf server` and `redis-server` on link 1's kernel
-#             address (CPU 0), the same clients (CPU 1)
+# Each round (default 3) runs one after the other:
+#   shim      dptcpd (lcore 0 = CPU 0, busy-polls); under dptcp-run on CPU 1:
+#             `sockperf server`, `dptcp-kecho` (epoll, ET), `redis-server`;
+#             clients on CPU 1: `sockperf ping-pong --tcp -m 64 --full-rtt`,
+#             `dptcp-kperf --mode rr` (64 B), `redis-benchmark -t get,set
+#             -c 50` without and with -P 16
+#   in-proc   dptcp-echo on link 0 (CPU 0) with the same dptcp-kperf: the
+#             shim's path without dptcpd and the shim; dptcp-perf rr
+#             (CPU 1) -> dptcp-echo (CPU 0) over link 2: issue 7's figure
+#   kernel    the same servers on link 1's kernel address (CPU 0), the
+#             same clients (CPU 1)
 # The client is on CPU 1 in every case and the server side has CPU 0; the
 # shim's program shares CPU 1 with the client because dptcpd's engine takes
-# CPU 0 whole (it busy-polls). The table has the medians over rounds; every
-# run's figures are in DIR/runs.tsv (default BUILD/bench-shim).
+# CPU 0 whole (it busy-polls). Also recorded: each server's CPU use, and
+# /dptcp/shim's wakeups, kicks, connection services and engine loops per
+# round trip. The table has the medians over rounds; every figure of every
+# run is in DIR/runs.tsv (default BUILD/bench-shim) with the tools' logs.
+# -R: round trips only (no redis). SHIM_BENCH_INI: extra [shim] lines for
+# dptcpd (e.g. 'spin_us = 0').
 #
 # net_af_packet puts a kernel socket (and veth's softirq) under dptcp's
-# PMD, so every dptcp figure here pays for two kernel crossings per packet
-# that a NIC would not; the kernel pays its veth path too. See
-# bench/README.md "Shim against the kernel".
+# PMD, so every dptcp figure here pays kernel work per packet that a NIC
+# would not; see bench/README.md "Shim against the kernel".
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -50,7 +53,7 @@ while getopts "b:r:d:n:o:Rh" opt; do
 	n) NREQ=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	R) REDIS=0 ;;
-	*) sed -n '2,34p' "$0"; exit 2 ;;
+	*) sed -n '2,38p' "$0"; exit 2 ;;
 	esac
 done
 [[ -n $OUT ]] || OUT=$BUILD/bench-shim
