@@ -70,7 +70,6 @@ KECHO=$BUILD/bench/kernel/dptcp-kecho
 for b in "$DPTCPD" "$DPTCP_RUN" "$ECHO" "$PERF" "$KPERF" "$KECHO"; do
 	[[ -x $b ]] || { echo "shim_bench: $b is not built" >&2; exit 1; }
 done
-DPT_NAME=shim_bench
 # shellcheck source-path=SCRIPTDIR source=../tests/shim/shim_lib.sh
 . "$ROOT/tests/shim/shim_lib.sh"
 shim_init shim_bench
@@ -273,7 +272,7 @@ phase_inproc() {
 	SRV_PID=$!
 	DPT_PIDS+=("$SRV_PID")
 	for ((i = 0; i < 300; i++)); do
-		grep -q "poll loop on lcore" "$OUT/echo2-$ROUND.log" && break
+		grep -qs "poll loop on lcore" "$OUT/echo2-$ROUND.log" && break
 		kill -0 "$SRV_PID" 2>/dev/null || dpt_fail "dptcp-echo on link 2 exited"
 		sleep 0.1
 	done
