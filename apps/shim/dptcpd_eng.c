@@ -586,7 +586,9 @@ conn_quiet(struct shim_pe *pe, struct shim_conn *sc, struct shm_slot *sl)
 }
 
 /* Service the active connections; drop the quiet ones from the list with
- * the KICKS handshake (eng_idle = 1, fence, re-check). */
+ * the KICKS handshake (eng_idle = SHM_IDLE*, fence, re-check). With no
+ * more data from TCP (our own flags: they change only on TCP events,
+ * which re-activate) the program's reads need not kick: SHM_IDLE_RX_DONE. */
 static void
 pe_service_active(struct shim_pe *pe)
 {
@@ -603,7 +605,10 @@ pe_service_active(struct shim_pe *pe)
 		sl = pe_slot(pe, sc->slot);
 		if (!conn_quiet(pe, sc, sl))
 			continue;
-		atomic_store_explicit(&sl->eng_idle, 1, memory_order_relaxed);
+		atomic_store_explicit(&sl->eng_idle,
+				      sc->c == NULL || !sc->rx_ready ||
+				      sc->rx_eof ? SHM_IDLE_RX_DONE : SHM_IDLE,
+				      memory_order_relaxed);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (!conn_quiet(pe, sc, sl)) {
 			atomic_store_explicit(&sl->eng_idle, 0,

@@ -780,8 +780,8 @@ ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 				ps->rx_cons += (uint32_t)k;
 				atomic_store_explicit(&sl->rx_cons, ps->rx_cons,
 						      memory_order_release);
-				shm_kick_if_idle(ps_shm.base, &ps_shm.lay,
-						 ps->engine, sl, ps->slot);
+				shm_kick_if_idle_rx(ps_shm.base, &ps_shm.lay,
+						    ps->engine, sl, ps->slot);
 			}
 			got += k;
 			if (got == want || !(flags & MSG_WAITALL) ||

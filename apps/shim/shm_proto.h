@@ -151,16 +151,20 @@
  * move or to finish (events from TCP, commands, kicks). A connection with
  * nothing to do (TX ring empty or TCP's send buffer full, and no data from
  * TCP or the RX ring full) leaves the active list: the engine stores
- * slot.eng_idle = 1, seq_cst fence, re-reads tx_prod and rx_cons, and
- * stays active if either moved. The program, after storing tx_prod or
- * rx_cons: seq_cst fence, load eng_idle; if it is 1, it kicks: sets bit
+ * slot.eng_idle = SHM_IDLE, seq_cst fence, re-reads tx_prod and rx_cons,
+ * and stays active if either moved. The program, after storing tx_prod or
+ * rx_cons: seq_cst fence, load eng_idle; if it is not 0, it kicks: sets bit
  * (slot % 64) of kick word (slot / 64) of the slot's engine (fetch_or),
  * then bit (word % 64) of that engine's kick summary. The engine loads
  * each program's summary once per loop (one load when nothing happened),
  * exchanges what it finds with 0 and activates the named slots (unknown
  * or unbound slots are ignored: a kick may race with close). So an idle
  * connection costs nothing per loop; a kick costs the program two atomic
- * ORs only when the engine had stopped watching.
+ * ORs only when the engine had stopped watching. The engine stores
+ * eng_idle = SHM_IDLE_RX_DONE instead of SHM_IDLE when TCP has nothing
+ * more for the RX ring (its own state, not the ring's fill): then a read
+ * gives it no work and the program kicks only after moving tx_prod. In a
+ * request/response exchange that is one kick per round trip, not two.
  *
  * EXEC: THE SAME MEMBER IN A NEW IMAGE. exec keeps the process, so it
  * keeps its member number and references. The shim wraps execve, execvpe
@@ -421,10 +425,16 @@ struct shm_slot {
 	_Atomic uint32_t released;   /* gen the stack has let go of */
 	_Atomic uint32_t lip, rip;   /* host order */
 	_Atomic uint32_t lport, rport;
-	_Atomic uint32_t eng_idle;   /* 1: the engine waits for a kick (KICKS) */
+	_Atomic uint32_t eng_idle;   /* SHM_IDLE*: the engine waits for a kick (KICKS) */
 	uint8_t pad5[SHM_LINE - 36];
 	_Atomic uint32_t accq[SHM_MAX_ENGINES]; /* listener: engine e's waiting */
 };
+
+/* slot.eng_idle (KICKS): 0 the engine services the slot; else it waits
+ * for a kick after the program moves tx_prod, and rx_cons too unless
+ * SHM_IDLE_RX_DONE. */
+#define SHM_IDLE          1u
+#define SHM_IDLE_RX_DONE  2u
 
 /* An engine's kick area (KICKS): the summary on its own line, then
  * kick_words(max_sockets) words, one bit per slot. */
@@ -519,19 +529,35 @@ shm_note_at(void *base, const struct shm_layout *l, uint32_t c)
 				   c * l->kick_bytes);
 }
 
-/* The program's side of KICKS, after storing tx_prod or rx_cons. */
+static inline void
+shm_kick(void *base, const struct shm_layout *l, uint32_t e, uint32_t s)
+{
+	struct shm_kick *k = shm_kick_at(base, l, e);
+
+	atomic_fetch_or(&k->words[s / 64], 1ull << (s % 64));
+	atomic_fetch_or(&k->summary, 1ull << ((s / 64) % 64));
+}
+
+/* The program's side of KICKS, after storing tx_prod (or both indices). */
 static inline void
 shm_kick_if_idle(void *base, const struct shm_layout *l, uint32_t e,
 		 struct shm_slot *sl, uint32_t s)
 {
-	struct shm_kick *k;
-
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&sl->eng_idle, memory_order_relaxed) == 0)
-		return;
-	k = shm_kick_at(base, l, e);
-	atomic_fetch_or(&k->words[s / 64], 1ull << (s % 64));
-	atomic_fetch_or(&k->summary, 1ull << ((s / 64) % 64));
+	if (atomic_load_explicit(&sl->eng_idle, memory_order_relaxed) != 0)
+		shm_kick(base, l, e, s);
+}
+
+/* ... after storing rx_cons only: room in the RX ring matters to the
+ * engine only when TCP still has data for it (SHM_IDLE). */
+static inline void
+shm_kick_if_idle_rx(void *base, const struct shm_layout *l, uint32_t e,
+		    struct shm_slot *sl, uint32_t s)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&sl->eng_idle, memory_order_relaxed) ==
+	    SHM_IDLE)
+		shm_kick(base, l, e, s);
 }
 
 static inline uint8_t *
