@@ -5,6 +5,7 @@
 #include "t_common.h"
 #include "tcp_seq.h"
 #include "tests.h"
+#include "tcp_internal.h"
 
 #include <rte_mempool.h>
 
@@ -916,10 +917,11 @@ void test_ooo_fin_processed_when_gap_filled(void)
 	CHECK_EQ(0, sim_free(s));
 }
 
-/* 300 one-byte out-of-order segments with holes between them: 256 are
- * queued, the other 44 are counted in rx_ooo_drop (each still dup-acked);
- * filling the holes delivers exactly what was queued; a full queue freed by
- * an abort leaks no mbuf. */
+/* 300 one-byte out-of-order segments with holes between them: each pins
+ * an mbuf, so the queue's memory bound (2 * rcv_buf of mbuf data rooms,
+ * tcp_input.c ooo_budget()) keeps the first cap of them and counts the
+ * others in rx_ooo_drop (each still dup-acked); filling the holes delivers
+ * exactly what was queued; a full queue freed by an abort leaks no mbuf. */
 void test_ooo_queue_bound(void)
 {
 	struct sim *s;
@@ -929,20 +931,26 @@ void test_ooo_queue_bound(void)
 	sim_fill_pattern(d, sizeof(d), 64);
 	const uint32_t B = 1001;
 
+	const uint32_t cap = RTE_MAX(2 * a->c->rcv_buf, TCP_OOO_MIN_MEM) /
+			     RTE_MBUF_DEFAULT_BUF_SIZE;
+	CHECK(cap >= 40 && cap < 300);
 	for (uint32_t i = 0; i < 300; i++)
 		ooo_send_expect(&rp, B, d, 2 + 2 * i, 1, F_ACK | F_PSH, B);
-	CHECK_STAT(s, SIM_A, rx_ooo_queued, 256);
-	CHECK_STAT(s, SIM_A, rx_ooo_drop, 44);
+	CHECK_STAT(s, SIM_A, rx_ooo_queued, cap);
+	CHECK_STAT(s, SIM_A, rx_ooo_drop, 300 - cap);
+	CHECK_EQ(cap, a->c->ooo_blocks);
+	CHECK(a->c->ooo_mem <= 2 * a->c->rcv_buf);
 	CHECK_EQ(0, a->rx_len);
 	/* a duplicate of a queued byte with the queue full: dropped either way */
 	ooo_send_expect(&rp, B, d, 2, 1, F_ACK | F_PSH, B);
-	CHECK_EQ(45, sim_stats(s, SIM_A)->rx_ooo_drop + sim_stats(s, SIM_A)->rx_ooo_dup);
+	CHECK_EQ(300 - cap + 1, sim_stats(s, SIM_A)->rx_ooo_drop + sim_stats(s, SIM_A)->rx_ooo_dup);
 	uint64_t drop0 = sim_stats(s, SIM_A)->rx_ooo_drop;
 
 	/* bytes 0,1 fill the first hole: byte 2 joins, byte 3 is a hole */
 	ooo_send_expect(&rp, B, d, 0, 2, F_ACK | F_PSH, B + 3);
 	CHECK_EQ(3, a->rx_len);
-	/* all the rest up to 602 in one segment: the queued bytes are covered */
+	/* all the rest up to 602 in one segment: the queued bytes are covered
+	 * (those beyond the cap were never queued) */
 	ooo_send_expect(&rp, B, d, 3, 599, F_ACK | F_PSH, B + 602);
 	CHECK_EQ(602, a->rx_len);
 	CHECK_PATTERN(a->rx, 602, 64);
@@ -956,9 +964,9 @@ void test_ooo_queue_bound(void)
 
 	/* the queue works again after draining: fill it once more */
 	uint64_t q0 = sim_stats(s, SIM_A)->rx_ooo_queued;
-	for (uint32_t i = 0; i < 260; i++)
+	for (uint32_t i = 0; i < cap + 4; i++)
 		ooo_send_expect(&rp, B, d, 604 + 2 * i, 1, F_ACK | F_PSH, B + 602);
-	CHECK_EQ(q0 + 256, sim_stats(s, SIM_A)->rx_ooo_queued);
+	CHECK_EQ(q0 + cap, sim_stats(s, SIM_A)->rx_ooo_queued);
 	CHECK_EQ(drop0 + 4, sim_stats(s, SIM_A)->rx_ooo_drop);
 	/* abort with a full queue */
 	CHECK_EQ(0, dpt_abort(s->eng[SIM_A], a->c));
