@@ -64,6 +64,7 @@
 	X(test_ooo_overlapping_segments_trimmed) \
 	X(test_ooo_fin_processed_when_gap_filled) \
 	X(test_ooo_queue_bound) \
+	X(test_ooo_full_window_kept) \
 	X(test_ooo_window_counts_queued_bytes) \
 	X(test_ooo_bare_fin_beyond_gap_dup_acked) \
 	X(test_ooo_fin_on_covered_segment_kept) \
