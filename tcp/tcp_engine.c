@@ -341,21 +341,6 @@ void tcp_conn_finish(struct tcp_engine *eng, struct tcp_conn *c,
 	tcp_conn_release(eng, c);
 }
 
-void tcp_ooo_free(struct tcp_conn *c)
-{
-	struct rte_mbuf *m = c->ooo;
-
-	while (m != NULL) {
-		struct rte_mbuf *next = m->next;
-		m->next = NULL;
-		rte_pktmbuf_free_seg(m);
-		m = next;
-	}
-	c->ooo = NULL;
-	c->ooo_bytes = 0;
-	c->ooo_segs = 0;
-}
-
 /* RFC 9293 §3.6: TIME_WAIT holds the tuple for 2*MSL. The application's
  * part is over, so it hears CLOSED now and the whole TCB gives way to a
  * compact TIME_WAIT record (tcp_timewait.c) — unless data it has not read

@@ -500,100 +500,217 @@ static void dsack_note(struct tcp_conn *c, uint32_t start, uint32_t end)
 	c->dsack_owed = true;
 }
 
-/* Out-of-order data waits in c->ooo, sorted by sequence number; its
- * sequence number and FIN sit in the mbuf's headroom (headers were
- * stripped, so the bytes at buf_addr are free). */
-struct ooo_meta {
-	uint32_t seq;
-	uint8_t fin;
+/* Out-of-order data waits in c->ooo as blocks: runs of contiguous bytes,
+ * sorted, disjoint and never adjacent (a segment that joins two blocks
+ * merges them), each an mbuf chain linked through m->next. The block's
+ * bounds sit in the headroom of its first mbuf (headers were stripped,
+ * so the bytes at buf_addr are free). Walks are over blocks, not
+ * segments, and the common arrival after a hole (at or past the last
+ * block, or into the block the previous segment went to) finds its place
+ * in O(1) through ooo_tail / ooo_hint; so do the SACK blocks of the ACK. */
+struct ooo_blk {
+	uint32_t start, end;       /* [start, end) */
+	struct rte_mbuf *last;     /* the chain's last mbuf */
+	struct rte_mbuf *next;     /* the next block */
+	uint8_t fin;               /* a FIN follows end */
 };
 
-static inline struct ooo_meta *ooo_meta(struct rte_mbuf *m)
+static inline struct ooo_blk *ooo_blk(const struct rte_mbuf *m)
 {
-	return (struct ooo_meta *)m->buf_addr;
+	return (struct ooo_blk *)m->buf_addr;
 }
 
-static void ooo_unlink_free(struct tcp_conn *c, struct rte_mbuf **link)
+/* What the queue may pin: a window of full-sized segments costs about
+ * buf_len / MSS (1.5 for 1448 bytes in 2 KiB) times its bytes, so twice
+ * the receive buffer holds any window that fits in it; tiny segments
+ * that do not touch a block each pin a whole mbuf and meet the bound
+ * (counted drops, rx_ooo_drop). The window bounds the bytes already. */
+static inline uint32_t ooo_budget(const struct tcp_conn *c)
 {
-	struct rte_mbuf *m = *link;
+	return RTE_MAX(2 * c->rcv_buf, TCP_OOO_MIN_MEM);
+}
 
-	*link = m->next;
+static void ooo_chain_free(struct tcp_conn *c, struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		c->ooo_bytes -= m->data_len;
+		c->ooo_mem -= m->buf_len;
+		c->ooo_segs--;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+}
+
+void tcp_ooo_free(struct tcp_conn *c)
+{
+	struct rte_mbuf *b = c->ooo;
+
+	while (b != NULL) {
+		struct rte_mbuf *next = ooo_blk(b)->next;
+		ooo_chain_free(c, b);
+		b = next;
+	}
+	c->ooo = c->ooo_tail = c->ooo_hint = NULL;
+	c->ooo_bytes = c->ooo_mem = c->ooo_segs = c->ooo_blocks = 0;
+}
+
+/* The first block that ends at or after seq (the one seq joins, or the
+ * first one after it); *link: where a new block before it is linked. */
+static struct rte_mbuf *ooo_find(struct tcp_conn *c, uint32_t seq,
+				 struct rte_mbuf ***link)
+{
+	struct rte_mbuf **l = &c->ooo, *t = c->ooo_tail, *h = c->ooo_hint;
+
+	if (t != NULL && seq_geq(seq, ooo_blk(t)->start)) {
+		*link = &ooo_blk(t)->next;
+		return seq_leq(seq, ooo_blk(t)->end) ? t : NULL;
+	}
+	if (h != NULL && seq_geq(seq, ooo_blk(h)->start) &&
+	    seq_leq(seq, ooo_blk(h)->end)) {
+		*link = NULL;              /* joins h: no new block */
+		return h;
+	}
+	while (*l != NULL && seq_lt(ooo_blk(*l)->end, seq))
+		l = &ooo_blk(*l)->next;
+	*link = l;
+	return *l;
+}
+
+/* Adds len bytes in m (trimmed) at the end of block b. Small payloads are
+ * copied into the tail mbuf, as in rcvq_append(), so that tiny segments
+ * do not pin one mbuf each. True: m was kept. */
+static bool ooo_append(struct tcp_conn *c, struct rte_mbuf *b,
+		       struct rte_mbuf *m, uint32_t len)
+{
+	struct ooo_blk *k = ooo_blk(b);
+	struct rte_mbuf *tail = k->last;
+
+	k->end += len;
+	c->ooo_bytes += len;
+	if (len <= 512 && rte_pktmbuf_tailroom(tail) >= len) {
+		memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len),
+		       rte_pktmbuf_mtod(m, uint8_t *), len);
+		tail->data_len = (uint16_t)(tail->data_len + len);
+		tail->pkt_len = tail->data_len;
+		return false;
+	}
+	tail->next = m;
 	m->next = NULL;
-	c->ooo_bytes -= m->data_len;
-	c->ooo_segs--;
-	rte_pktmbuf_free_seg(m);
+	k->last = m;
+	c->ooo_mem += m->buf_len;
+	c->ooo_segs++;
+	return true;
 }
 
 /* Keeps a segment that arrived beyond rcv_nxt (already inside the window),
- * trimmed against its neighbours so that the queue never overlaps. */
+ * trimmed against the blocks around it so that the queue never overlaps:
+ * it extends the block it touches, or makes a new one; blocks it covers
+ * go, and a block it reaches is merged. */
 static void ooo_insert(struct tcp_engine *eng, struct tcp_conn *c,
 		       struct tcp_seg *seg, uint32_t skip)
 {
-	struct rte_mbuf *m = seg->m, **link = &c->ooo;
+	struct rte_mbuf *m = seg->m, *b, *nxt, *join = NULL, **link;
 	uint32_t seq = seg->seq, len = seg->len;
-	bool fin = seg->flags & TH_FIN;
+	bool fin = seg->flags & TH_FIN, kept = true;
 
-	if (c->ooo_segs >= TCP_OOO_MAX_SEGS) {
+	if (c->ooo_mem + m->buf_len > ooo_budget(c)) {
 		eng->stats.rx_ooo_drop++;
 		return;
 	}
-	while (*link != NULL && seq_leq(ooo_meta(*link)->seq, seq)) {
-		struct rte_mbuf *p = *link;
-		uint32_t pend = ooo_meta(p)->seq + p->data_len;
-		if (seq_geq(pend, seq + len)) {
+	b = ooo_find(c, seq, &link);
+	if (b != NULL && seq_leq(ooo_blk(b)->start, seq)) {
+		struct ooo_blk *k = ooo_blk(b);
+
+		if (seq_geq(k->end, seq + len)) {
 			eng->stats.rx_ooo_dup++;       /* all of it is queued */
 			dsack_note(c, seq, seq + len);
 			sack_note(c, seq);
-			if (fin && pend == seq + len)
-				ooo_meta(p)->fin = 1;  /* but not its FIN */
+			if (fin && k->end == seq + len)
+				k->fin = 1;            /* but not its FIN */
 			return;
 		}
-		if (seq_gt(pend, seq)) {
-			skip += pend - seq;
-			len -= pend - seq;
-			seq = pend;
+		skip += k->end - seq;
+		len -= k->end - seq;
+		seq = k->end;
+		nxt = k->next;
+	} else {
+		nxt = b;                       /* a new block before b */
+		b = NULL;
+	}
+	/* Blocks wholly covered by the segment go; one it reaches joins. */
+	while (nxt != NULL && seq_leq(ooo_blk(nxt)->start, seq + len)) {
+		struct ooo_blk *k = ooo_blk(nxt);
+
+		if (seq_leq(k->end, seq + len)) {
+			struct rte_mbuf *after = k->next;
+
+			if (k->fin && k->end == seq + len)
+				fin = true;        /* keep the FIN it carried */
+			ooo_chain_free(c, nxt);
+			c->ooo_blocks--;
+			nxt = after;
+			continue;
 		}
-		link = &p->next;
-	}
-	/* Successors wholly covered by the new segment go. */
-	while (*link != NULL &&
-	       seq_leq(ooo_meta(*link)->seq + (*link)->data_len, seq + len)) {
-		if (ooo_meta(*link)->fin &&
-		    ooo_meta(*link)->seq + (*link)->data_len == seq + len)
-			fin = true;                /* keep the FIN it carried */
-		ooo_unlink_free(c, link);
-	}
-	if (*link != NULL && seq_gt(seq + len, ooo_meta(*link)->seq)) {
-		len = ooo_meta(*link)->seq - seq;
+		len = k->start - seq;
 		fin = false;
+		join = nxt;
+		nxt = k->next;
+		break;
 	}
 	rte_pktmbuf_adj(m, (uint16_t)(seg->hdr_len + skip));
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
-	ooo_meta(m)->seq = seq;
-	ooo_meta(m)->fin = fin;
-	m->next = *link;
-	*link = m;
-	c->ooo_bytes += len;
-	c->ooo_segs++;
+	if (b == NULL) {
+		*ooo_blk(m) = (struct ooo_blk){ .start = seq, .end = seq + len,
+						.last = m };
+		m->next = NULL;
+		*link = m;
+		b = m;
+		c->ooo_bytes += len;
+		c->ooo_mem += m->buf_len;
+		c->ooo_segs++;
+		c->ooo_blocks++;
+	} else {
+		kept = ooo_append(c, b, m, len);
+	}
+	ooo_blk(b)->fin = fin;
+	ooo_blk(b)->next = nxt;
+	if (join != NULL) {
+		struct ooo_blk *k = ooo_blk(b), *j = ooo_blk(join);
+
+		k->last->next = join;
+		k->last = j->last;
+		k->end = j->end;
+		k->fin = j->fin;
+		c->ooo_blocks--;
+	}
+	if (nxt == NULL)
+		c->ooo_tail = b;
+	c->ooo_hint = b;
 	eng->stats.rx_ooo_queued++;
 	sack_note(c, seq);
-	seg->m = NULL;
+	if (kept)
+		seg->m = NULL;
 }
 
-/* The next run of contiguous queued data from *mp on: one SACK block. */
-static bool ooo_run(const struct rte_mbuf **mp, struct tcp_sack_block *r)
+/* The block holding seq, if any: the latest one and the last one first. */
+static bool ooo_block_of(const struct tcp_conn *c, uint32_t seq,
+			 struct tcp_sack_block *r)
 {
-	const struct rte_mbuf *m = *mp;
+	const struct rte_mbuf *b = c->ooo_hint;
 
-	if (m == NULL)
+	if (b == NULL || !seq_in(seq, ooo_blk(b)->start, ooo_blk(b)->end))
+		b = c->ooo_tail;
+	if (b == NULL || !seq_in(seq, ooo_blk(b)->start, ooo_blk(b)->end))
+		for (b = c->ooo; b != NULL && seq_geq(seq, ooo_blk(b)->end);
+		     b = ooo_blk(b)->next)
+			;
+	if (b == NULL || !seq_in(seq, ooo_blk(b)->start, ooo_blk(b)->end))
 		return false;
-	r->start = ooo_meta((struct rte_mbuf *)(uintptr_t)m)->seq;
-	r->end = r->start + m->data_len;
-	for (m = m->next; m != NULL &&
-	     ooo_meta((struct rte_mbuf *)(uintptr_t)m)->seq == r->end;
-	     m = m->next)
-		r->end += m->data_len;
-	*mp = m;
+	r->start = ooo_blk(b)->start;
+	r->end = ooo_blk(b)->end;
 	return true;
 }
 
@@ -623,20 +740,16 @@ uint32_t tcp_sack_build(const struct tcp_conn *c, struct tcp_sack_block *b,
 	if (c->dsack_owed && n < max)
 		b[n++] = c->dsack;
 	first = n;
-	for (i = 0; i < c->nsack_recent && n < max; i++) {
-		m = c->ooo;
-		while (ooo_run(&m, &r)) {
-			if (seq_in(c->sack_recent[i], r.start, r.end)) {
-				if (!block_listed(b, n, first, &r))
-					b[n++] = r;
-				break;
-			}
-		}
-	}
-	m = c->ooo;
-	while (n < max && ooo_run(&m, &r))
+	for (i = 0; i < c->nsack_recent && n < max; i++)
+		if (ooo_block_of(c, c->sack_recent[i], &r) &&
+		    !block_listed(b, n, first, &r))
+			b[n++] = r;
+	for (m = c->ooo; n < max && m != NULL; m = ooo_blk(m)->next) {
+		r.start = ooo_blk(m)->start;
+		r.end = ooo_blk(m)->end;
 		if (!block_listed(b, n, first, &r))
 			b[n++] = r;
+	}
 	return n;
 }
 
@@ -644,26 +757,41 @@ uint32_t tcp_sack_build(const struct tcp_conn *c, struct tcp_sack_block *b,
  * Returns true when a FIN became in order. */
 static bool ooo_drain(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	struct rte_mbuf *m;
+	struct rte_mbuf *b;
 
-	while ((m = c->ooo) != NULL && seq_leq(ooo_meta(m)->seq, c->rcv_nxt)) {
-		uint32_t seq = ooo_meta(m)->seq, end = seq + m->data_len;
-		bool fin = ooo_meta(m)->fin;
+	while ((b = c->ooo) != NULL &&
+	       seq_leq(ooo_blk(b)->start, c->rcv_nxt)) {
+		struct ooo_blk k = *ooo_blk(b);
+		struct rte_mbuf *m = b;
+		uint32_t s = k.start;
 
-		c->ooo = m->next;
-		c->ooo_bytes -= m->data_len;
-		c->ooo_segs--;
-		if (seq_leq(end, c->rcv_nxt)) {
-			m->next = NULL;
-			rte_pktmbuf_free_seg(m);
-		} else {
-			uint32_t len = end - c->rcv_nxt;
-			rte_pktmbuf_adj(m, (uint16_t)(c->rcv_nxt - seq));
-			rcvq_link(c, m, len);
-			c->rcv_nxt = end;
-			eng->stats.rx_bytes += len;
+		c->ooo = k.next;
+		c->ooo_blocks--;
+		if (c->ooo_tail == b)
+			c->ooo_tail = NULL;
+		if (c->ooo_hint == b)
+			c->ooo_hint = NULL;
+		while (m != NULL) {
+			struct rte_mbuf *next = m->next;
+			uint32_t e = s + m->data_len;
+
+			c->ooo_bytes -= m->data_len;
+			c->ooo_mem -= m->buf_len;
+			c->ooo_segs--;
+			if (seq_leq(e, c->rcv_nxt)) {
+				m->next = NULL;
+				rte_pktmbuf_free_seg(m);
+			} else {
+				uint32_t len = e - c->rcv_nxt;
+				rte_pktmbuf_adj(m, (uint16_t)(c->rcv_nxt - s));
+				rcvq_link(c, m, len);
+				c->rcv_nxt = e;
+				eng->stats.rx_bytes += len;
+			}
+			s = e;
+			m = next;
 		}
-		if (fin && end == c->rcv_nxt)
+		if (k.fin && k.end == c->rcv_nxt)
 			return true;
 	}
 	return false;

@@ -48,7 +48,9 @@ extern int tcp_logtype;
 #define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000)
 #define TCP_CHALLENGE_ACK_PER_S 1000
 #define TCP_OOW_ACK_MS   500u         /* ACKs to out-of-window pure ACKs */
-#define TCP_OOO_MAX_SEGS 256          /* out-of-order segments per conn */
+/* Memory the out-of-order queue may pin (mbuf data rooms), at least:
+ * the bound is otherwise 2 * rcv_buf (tcp_input.c ooo_budget()). */
+#define TCP_OOO_MIN_MEM  65536u
 #define TCP_POOL_CACHE   256u         /* per-lcore LIFO of conn/tw pools */
 
 /* TCP header flags as on the wire. */
@@ -250,9 +252,15 @@ struct tcp_conn {
 	struct tcp_mq sndq;        /* data from snd_una on (seq sndq_seq) */
 	uint32_t sndq_seq;
 	struct tcp_mq rcvq;        /* in-order data the app has not read */
-	struct rte_mbuf *ooo;      /* out-of-order data, sorted by seq */
-	uint32_t ooo_bytes;
-	uint16_t ooo_segs;
+	/* Out-of-order data (tcp_input.c): blocks of contiguous bytes,
+	 * sorted, disjoint and never adjacent; each block an mbuf chain whose
+	 * head carries the block's bounds. ooo_tail: the last block;
+	 * ooo_hint: the block the latest segment went into. */
+	struct rte_mbuf *ooo, *ooo_tail, *ooo_hint;
+	uint32_t ooo_bytes;        /* payload queued */
+	uint32_t ooo_mem;          /* data room of the mbufs holding it */
+	uint32_t ooo_segs;         /* mbufs */
+	uint32_t ooo_blocks;
 	uint32_t snd_buf, rcv_buf;
 
 	struct tcp_timer t_rexmit, t_delack, t_linger, t_keep;

@@ -272,7 +272,7 @@ static uint32_t seg_payload_max(const struct tcp_conn *c)
 
 	if (!c->sack_ok || (c->ooo == NULL && !c->dsack_owed))
 		return c->snd_mss;
-	n = c->ooo_segs + c->dsack_owed;
+	n = c->ooo_blocks + c->dsack_owed;
 	n = RTE_MIN(n, c->ts_ok ? 3u : (uint32_t)TCP_SACK_MAX);
 	return RTE_MAX(c->snd_mss - (4 + 8 * n), 64u);
 }

@@ -32,9 +32,9 @@ static struct tcp_rack_rxt *rxt_at(struct tcp_rack *r, unsigned int i)
 	return &r->r[(r->r_head + i) % TCP_RACK_RXTS];
 }
 
-/* A new mark per srtt/8 of sending at most: a mark's data is then dated
- * no later than srtt/8 after it really left, and 16 marks cover two
- * round trips of a window (older data is dated by the next mark). */
+/* A new mark per srtt/16 of sending at most: a mark's data left within
+ * srtt/16 of its bounds, and 32 marks cover two round trips of a window
+ * (older data is dated by the next mark, which inherits its t0). */
 void tcp_rack_sent(struct tcp_engine *eng, struct tcp_conn *c, uint32_t end)
 {
 	struct tcp_rack *r = &c->rack;
@@ -43,19 +43,24 @@ void tcp_rack_sent(struct tcp_engine *eng, struct tcp_conn *c, uint32_t end)
 
 	if (r->o_n > 0) {
 		m = mark_at(r, r->o_n - 1u);
-		if ((uint32_t)(now - r->o_first_t) <= (c->srtt_us >> 3)) {
+		if ((uint32_t)(now - r->o_first_t) <= (c->srtt_us >> 4)) {
 			m->seq = seq_max(m->seq, end);
 			m->t = now;
 			return;
 		}
 	}
 	if (r->o_n == TCP_RACK_MARKS) {
+		uint32_t t0 = mark_at(r, 0)->t0;
+
 		r->o_head = (uint8_t)((r->o_head + 1) % TCP_RACK_MARKS);
 		r->o_n--;
+		if (r->o_n > 0)
+			mark_at(r, 0)->t0 = t0;
 	}
 	m = mark_at(r, r->o_n);
 	m->seq = end;
 	m->t = now;
+	m->t0 = now;
 	r->o_first_t = now;
 	r->o_n++;
 }
@@ -121,8 +126,10 @@ static bool resent_overlaps(const struct tcp_conn *c, uint32_t s, uint32_t e)
 	return false;
 }
 
-/* When byte s was first sent (an upper bound); false if no mark knows. */
-static bool orig_time(const struct tcp_conn *c, uint32_t s, uint32_t *t)
+/* When byte s was first sent: at or after *t0, at or before *t; false
+ * if no mark knows. */
+static bool orig_time(const struct tcp_conn *c, uint32_t s, uint32_t *t,
+		      uint32_t *t0)
 {
 	const struct tcp_rack *r = &c->rack;
 	unsigned int i;
@@ -132,6 +139,7 @@ static bool orig_time(const struct tcp_conn *c, uint32_t s, uint32_t *t)
 			&r->o[(r->o_head + i) % TCP_RACK_MARKS];
 		if (seq_gt(m->seq, s)) {
 			*t = m->t;
+			*t0 = m->t0;
 			return true;
 		}
 	}
@@ -144,8 +152,10 @@ static bool sent_after(uint32_t t1, uint32_t e1, uint32_t t2, uint32_t e2)
 	return tdiff(t1, t2) > 0 || (t1 == t2 && seq_gt(e1, e2));
 }
 
+/* t: the send's latest time (its order against other sends), t0: its
+ * earliest (RACK.rtt from it is never shorter than the real one). */
 static void rack_sample(struct tcp_engine *eng, struct tcp_conn *c,
-			uint32_t t, uint32_t e)
+			uint32_t t, uint32_t t0, uint32_t e)
 {
 	struct tcp_rack *r = &c->rack;
 	uint32_t rtt;
@@ -155,7 +165,7 @@ static void rack_sample(struct tcp_engine *eng, struct tcp_conn *c,
 	r->valid = true;
 	r->xmit_t = t;
 	r->end_seq = e;
-	rtt = (uint32_t)RTE_MAX(tdiff(now32(eng), t), 0);
+	rtt = (uint32_t)RTE_MAX(tdiff(now32(eng), t0), 0);
 	r->rtt_us = rtt;
 	if (r->min_rtt_us == 0 || (rtt > 0 && rtt < r->min_rtt_us))
 		r->min_rtt_us = rtt;
@@ -166,7 +176,7 @@ void tcp_rack_delivered(struct tcp_engine *eng, struct tcp_conn *c,
 			uint32_t ts_ecr)
 {
 	struct tcp_rack *r = &c->rack;
-	uint32_t t, last = e - 1;
+	uint32_t t, t0, last = e - 1;
 	bool resent = resent_overlaps(c, s, e);
 
 	(void)ts_ecr;
@@ -177,9 +187,9 @@ void tcp_rack_delivered(struct tcp_engine *eng, struct tcp_conn *c,
 	if (tcp_rack_resent_at(c, last, &t, NULL)) {
 		if (r->min_rtt_us == 0 ||
 		    (uint32_t)RTE_MAX(tdiff(now32(eng), t), 0) >= r->min_rtt_us)
-			rack_sample(eng, c, t, e);
-	} else if (orig_time(c, last, &t)) {
-		rack_sample(eng, c, t, e);
+			rack_sample(eng, c, t, t, e);
+	} else if (orig_time(c, last, &t, &t0)) {
+		rack_sample(eng, c, t, t0, e);
 	}
 	/* §6.2 step 3: original data delivered below the highest byte
 	 * delivered before arrived out of order. After a timeout

@@ -12,15 +12,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TCP_RACK_MARKS 16          /* original-send time marks kept */
+#define TCP_RACK_MARKS 32          /* original-send time marks kept */
 #define TCP_RACK_RXTS  8           /* retransmission time ranges kept */
 
-/* Data in (previous mark's seq, seq] was first sent at or before t (an
- * upper bound: marks within srtt/8 of each other are merged, and a mark
- * that falls out of the ring leaves its data to the next one). */
+/* Data in (previous mark's seq, seq] was first sent between t0 and t
+ * (sends within srtt/16 of each other share a mark; a mark that falls out
+ * of the ring leaves its data and its t0 to the next one). A candidate
+ * for loss is dated by t (its latest possible send), the delivered
+ * segment that RACK.rtt is measured from by t0 (its earliest): so the
+ * marks can delay a loss decision by at most srtt/16, never hasten it,
+ * and never shrink min_RTT and the reordering window (RFC 8985 §6.2). */
 struct tcp_rack_mark {
 	uint32_t seq;
 	uint32_t t;                /* engine microseconds, low 32 bits */
+	uint32_t t0;               /* the first send of the mark */
 };
 
 struct tcp_rack_rxt {

@@ -5,6 +5,7 @@
 #include "t_common.h"
 #include "tcp_seq.h"
 #include "tests.h"
+#include "tcp_internal.h"
 
 #include <rte_mempool.h>
 
@@ -916,10 +917,11 @@ void test_ooo_fin_processed_when_gap_filled(void)
 	CHECK_EQ(0, sim_free(s));
 }
 
-/* 300 one-byte out-of-order segments with holes between them: 256 are
- * queued, the other 44 are counted in rx_ooo_drop (each still dup-acked);
- * filling the holes delivers exactly what was queued; a full queue freed by
- * an abort leaks no mbuf. */
+/* 300 one-byte out-of-order segments with holes between them: each pins
+ * an mbuf, so the queue's memory bound (2 * rcv_buf of mbuf data rooms,
+ * tcp_input.c ooo_budget()) keeps the first cap of them and counts the
+ * others in rx_ooo_drop (each still dup-acked); filling the holes delivers
+ * exactly what was queued; a full queue freed by an abort leaks no mbuf. */
 void test_ooo_queue_bound(void)
 {
 	struct sim *s;
@@ -929,20 +931,26 @@ void test_ooo_queue_bound(void)
 	sim_fill_pattern(d, sizeof(d), 64);
 	const uint32_t B = 1001;
 
+	const uint32_t cap = RTE_MAX(2 * a->c->rcv_buf, TCP_OOO_MIN_MEM) /
+			     RTE_MBUF_DEFAULT_BUF_SIZE;
+	CHECK(cap >= 40 && cap < 300);
 	for (uint32_t i = 0; i < 300; i++)
 		ooo_send_expect(&rp, B, d, 2 + 2 * i, 1, F_ACK | F_PSH, B);
-	CHECK_STAT(s, SIM_A, rx_ooo_queued, 256);
-	CHECK_STAT(s, SIM_A, rx_ooo_drop, 44);
+	CHECK_STAT(s, SIM_A, rx_ooo_queued, cap);
+	CHECK_STAT(s, SIM_A, rx_ooo_drop, 300 - cap);
+	CHECK_EQ(cap, a->c->ooo_blocks);
+	CHECK(a->c->ooo_mem <= 2 * a->c->rcv_buf);
 	CHECK_EQ(0, a->rx_len);
 	/* a duplicate of a queued byte with the queue full: dropped either way */
 	ooo_send_expect(&rp, B, d, 2, 1, F_ACK | F_PSH, B);
-	CHECK_EQ(45, sim_stats(s, SIM_A)->rx_ooo_drop + sim_stats(s, SIM_A)->rx_ooo_dup);
+	CHECK_EQ(300 - cap + 1, sim_stats(s, SIM_A)->rx_ooo_drop + sim_stats(s, SIM_A)->rx_ooo_dup);
 	uint64_t drop0 = sim_stats(s, SIM_A)->rx_ooo_drop;
 
 	/* bytes 0,1 fill the first hole: byte 2 joins, byte 3 is a hole */
 	ooo_send_expect(&rp, B, d, 0, 2, F_ACK | F_PSH, B + 3);
 	CHECK_EQ(3, a->rx_len);
-	/* all the rest up to 602 in one segment: the queued bytes are covered */
+	/* all the rest up to 602 in one segment: the queued bytes are covered
+	 * (those beyond the cap were never queued) */
 	ooo_send_expect(&rp, B, d, 3, 599, F_ACK | F_PSH, B + 602);
 	CHECK_EQ(602, a->rx_len);
 	CHECK_PATTERN(a->rx, 602, 64);
@@ -956,9 +964,9 @@ void test_ooo_queue_bound(void)
 
 	/* the queue works again after draining: fill it once more */
 	uint64_t q0 = sim_stats(s, SIM_A)->rx_ooo_queued;
-	for (uint32_t i = 0; i < 260; i++)
+	for (uint32_t i = 0; i < cap + 4; i++)
 		ooo_send_expect(&rp, B, d, 604 + 2 * i, 1, F_ACK | F_PSH, B + 602);
-	CHECK_EQ(q0 + 256, sim_stats(s, SIM_A)->rx_ooo_queued);
+	CHECK_EQ(q0 + cap, sim_stats(s, SIM_A)->rx_ooo_queued);
 	CHECK_EQ(drop0 + 4, sim_stats(s, SIM_A)->rx_ooo_drop);
 	/* abort with a full queue */
 	CHECK_EQ(0, dpt_abort(s->eng[SIM_A], a->c));
@@ -969,6 +977,89 @@ void test_ooo_queue_bound(void)
 	CHECK_EQ(DPT_STATE_COUNT, sim_tuple_state(s, SIM_A, SRV_PORT, rp.ip, rp.port));
 	CHECK_EQ(0, mbufs_in_use(s));
 	CHECK_EQ(0, sim_free(s));
+}
+
+/* Holes at segments 0 and 1000, then 2,798 full segments inside a 4 MiB
+ * window (more than a CUBIC window at 5 ms, issue 6): every one is kept (no rx_ooo_drop, the
+ * queue is bounded by memory, not by a segment count), each ACK's first
+ * SACK block is the one holding the newest segment (RFC 2018 §4), then
+ * the older block; filling the holes delivers the stream intact. */
+#define OOO_N 2800u
+void test_ooo_full_window_kept(void)
+{
+	struct sim_opts so;
+	sim_opts_default(&so);
+	so.with_b = false;
+	so.cfg[SIM_A].rcv_buf_bytes = 4u << 20;
+	struct sim *s = mk_sim_opts(&so);
+	int r;
+	struct sim_listener *l = sim_listen(s, SIM_A, SRV_PORT, 0, &r);
+	CHECK_EQ(0, r);
+	l->auto_read = true;
+	struct raw_peer rp;
+	raw_init(&rp, s, SIM_A, 40000, SRV_PORT);
+	struct raw_opts o = { .mss = 1460, .ws = 7, .sack_ok = true };
+	raw_handshake_o(&rp, 1000, &o);
+	CHECK_EQ(1, l->naccepted);
+	struct sim_conn *a = l->accepted[0];
+	const uint32_t M = 1460, B = rp.snd_nxt, H = 1000;
+	static uint8_t d[OOO_N * 1460];
+	sim_fill_pattern(d, sizeof(d), 77);
+	struct sim_pkt p;
+
+	/* holes at segments 0 and H */
+	for (uint32_t i = 1; i < OOO_N; i++) {
+		if (i == H)
+			continue;
+		raw_send(&rp, F_ACK, B + i * M, rp.rcv_nxt, d + i * M, (uint16_t)M);
+		RAW_EXPECT(&rp, &p);
+		CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, B);
+		RAW_EXPECT_NONE(&rp);
+		if (i < H) {
+			CHECK_EQ(1, p.seg.nsack);
+			CHECK_EQ(B + M, p.seg.sack[0][0]);
+			CHECK_EQ(B + (i + 1) * M, p.seg.sack[0][1]);
+		} else {
+			CHECK_EQ(2, p.seg.nsack);
+			CHECK_EQ(B + (H + 1) * M, p.seg.sack[0][0]);
+			CHECK_EQ(B + (i + 1) * M, p.seg.sack[0][1]);
+			CHECK_EQ(B + M, p.seg.sack[1][0]);
+			CHECK_EQ(B + H * M, p.seg.sack[1][1]);
+		}
+	}
+	CHECK_STAT(s, SIM_A, rx_ooo_queued, OOO_N - 2);
+	CHECK_STAT(s, SIM_A, rx_ooo_drop, 0);
+	CHECK_EQ(2, a->c->ooo_blocks);
+	CHECK_EQ((OOO_N - 2) * M, a->c->ooo_bytes);
+	/* a duplicate inside the older block: D-SACK first (RFC 2883 §4),
+	 * then the block holding it */
+	raw_send(&rp, F_ACK, B + 5 * M, rp.rcv_nxt, d + 5 * M, (uint16_t)M);
+	RAW_EXPECT(&rp, &p);
+	CHECK_EQ(3, p.seg.nsack);
+	CHECK_EQ(B + 5 * M, p.seg.sack[0][0]);
+	CHECK_EQ(B + 6 * M, p.seg.sack[0][1]);
+	CHECK_EQ(B + M, p.seg.sack[1][0]);
+	CHECK_EQ(B + H * M, p.seg.sack[1][1]);
+	CHECK_EQ(B + (H + 1) * M, p.seg.sack[2][0]);
+	CHECK_STAT(s, SIM_A, rx_ooo_dup, 1);
+	/* segment H joins the two blocks into one */
+	raw_send(&rp, F_ACK, B + H * M, rp.rcv_nxt, d + H * M, (uint16_t)M);
+	RAW_EXPECT(&rp, &p);
+	CHECK_SEG(&p.seg, F_ACK, rp.irs + 1, B);
+	CHECK_EQ(1, p.seg.nsack);
+	CHECK_EQ(B + M, p.seg.sack[0][0]);
+	CHECK_EQ(B + OOO_N * M, p.seg.sack[0][1]);
+	CHECK_EQ(1, a->c->ooo_blocks);
+	/* segment 0: everything is in order */
+	raw_send(&rp, F_ACK, B, rp.rcv_nxt, d, (uint16_t)M);
+	sim_run(s);
+	CHECK_EQ(OOO_N * M, a->rx_len);
+	CHECK_PATTERN(a->rx, a->rx_len, 77);
+	CHECK_STAT(s, SIM_A, rx_bytes, OOO_N * M);
+	CHECK_STAT(s, SIM_A, rx_ooo_drop, 0);
+	CHECK(a->c->ooo == NULL);
+	CHECK_EQ(0, a->c->ooo_mem);
+	sim_free(s);
 }
 
 /* Queued out-of-order bytes count as used receive buffer (rcv_buf 16384,

@@ -605,9 +605,11 @@ static void pop_all(struct raw_peer *rp)
 
 /* RFC 8985 §6.2: once reordering was seen (an original delivered below
  * data delivered earlier), a hole with six segments SACKed above it is
- * not lost before a quarter of the minimum RTT has passed; filled 2 ms
- * later (RTT 10 ms), nothing is resent. RFC 6675's three duplicate ACKs
- * resent it (a spurious fast retransmit and a halved window). */
+ * not lost before a quarter of the minimum RTT has passed: the hole
+ * (left 1 ms before the segments above it, as the limited transmit of
+ * the first SACK) filled 1 ms after their SACKs, i.e. 2 ms of reordering
+ * with RTT 10 ms, is not resent. RFC 6675's three duplicate ACKs resent it (a spurious fast
+ * retransmit and a halved window). */
 void test_rack_reordering_within_window_not_lost(void)
 {
 	struct sim *s;
@@ -641,12 +643,125 @@ void test_rack_reordering_within_window_not_lost(void)
 	}
 	CHECK_STAT(s, SIM_A, retransmits, 0);
 	CHECK_STAT(s, SIM_A, recoveries, 0);
-	sim_advance(s, 2);
+	/* 2 ms of reordering against segments sent 1 ms after the hole:
+	 * 12 ms after the hole left, below RACK.rtt + reo_wnd = 12.5 ms */
+	sim_advance(s, 1);
 	raw_ack_sack(&rp, hole + 7 * MSS, NULL, 0);
 	sim_run(s);
 	CHECK_STAT(s, SIM_A, retransmits, 0);
 	CHECK_STAT(s, SIM_A, recoveries, 0);
 	CHECK_CMP(c->c->cwnd, >=, cwnd);
+	sim_raw_clear(s);
+	sim_free(s);
+}
+
+/* One jitter episode on a 40 ms path: 18 segments leave one per ms from
+ * SND.UNA (segment k at k ms); at 40 + y ms segments below x are acked and
+ * segment y alone is SACKed (segment x, sent y - x ms before y, is late).
+ * Then x..y arrive, then the rest. Returns the retransmissions the late
+ * segment cost; *resent: the first byte resent, if any. */
+#define JIT_N 18u
+static uint64_t jitter_episode(struct sim *s, struct raw_peer *rp, struct sim_conn *c,
+			       uint32_t x, uint32_t y, uint32_t *resent)
+{
+	static uint8_t d[MSS];
+	struct sim_pkt p;
+	uint32_t base = c->c->snd_una;
+	uint64_t r0 = sim_stats(s, SIM_A)->retransmits;
+
+	CHECK_EQ(c->c->snd_una, c->c->snd_max);
+	CHECK(!(c->c->flags & TF_RECOVERY));
+	c->c->cwnd = 64 * MSS;         /* the episode is not cwnd-limited */
+	for (uint32_t k = 0; k < JIT_N; k++) {
+		CHECK_EQ(MSS, dpt_send(s->eng[SIM_A], c->c, d, MSS));
+		sim_run(s);
+		pop_all(rp);
+		sim_advance(s, 1);
+	}
+	CHECK_EQ(base + JIT_N * MSS, c->c->snd_max);
+	sim_advance(s, 40 + y - JIT_N);
+	uint32_t b[1][2] = { { base + y * MSS, base + (y + 1) * MSS } };
+	raw_ack_sack(rp, base + x * MSS, b, 1);
+	sim_run(s);
+	*resent = 0;
+	while (raw_pop(rp, &p))
+		if (p.seg.len > 0 && *resent == 0)
+			*resent = p.seg.seq;
+	uint64_t cost = sim_stats(s, SIM_A)->retransmits - r0;
+	sim_advance(s, 1);
+	raw_ack_sack(rp, base + (y + 1) * MSS, NULL, 0);
+	sim_run(s);
+	pop_all(rp);
+	sim_advance(s, 5);
+	raw_ack_sack(rp, base + JIT_N * MSS, NULL, 0);
+	sim_run(s);
+	pop_all(rp);
+	sim_advance(s, 50);
+	sim_run(s);
+	pop_all(rp);
+	return cost;
+}
+
+static struct sim_conn *jitter_setup(struct sim **sp, struct raw_peer *rp)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.with_b = false;
+	o.cfg[SIM_A].cc = TCP_CC_CUBIC;
+	o.cfg[SIM_A].tlp = false;      /* no probe in the episodes */
+	struct sim *s = mk_sim_opts(&o);
+	*sp = s;
+	struct sim_conn *c = raw_accept(s, rp, 7000, 90000, 1460, 40);
+	c->c->sack_ok = true;
+	CHECK_EQ(40000, c->c->rack.min_rtt_us == 0 ? 40000 : c->c->rack.min_rtt_us);
+	return c;
+}
+
+/* RFC 8985 §6.2: a segment delivered less than RACK.reo_wnd (min_RTT / 4
+ * = 10 ms here) after one sent before it does not make that one lost.
+ * Send times are kept per srtt/16 marks (tcp_rack.c): dating the
+ * delivered segment by its mark's end (as with srtt/8 marks before) made
+ * a 7 ms reordering look like 12 ms and resent it at once. */
+void test_rack_reordering_below_reo_wnd_not_resent(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = jitter_setup(&s, &rp);
+	uint32_t at;
+
+	CHECK_EQ(0, jitter_episode(s, &rp, c, 5, 12, &at));
+	CHECK_EQ(0, jitter_episode(s, &rp, c, 2, 11, &at));
+	CHECK_STAT(s, SIM_A, retransmits, 0);
+	CHECK_STAT(s, SIM_A, recoveries, 0);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	sim_raw_clear(s);
+	sim_free(s);
+}
+
+/* RFC 8985 §6.2 step 4: a D-SACK of a resend widens the reordering window
+ * (reo_wnd_mult 2: 20 ms), so the same 13 ms reordering that cost a
+ * resend once costs none the next time; it stays wide for 16 recoveries. */
+void test_rack_dsack_widens_reo_wnd(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = jitter_setup(&s, &rp);
+	uint32_t at;
+
+	CHECK_EQ(1, c->c->rack.reo_mult);
+	uint64_t first = jitter_episode(s, &rp, c, 2, 15, &at);
+	CHECK_CMP(first, >=, 1);
+	CHECK_EQ(c->c->snd_una, c->c->snd_max);
+	/* the receiver got the resend too: D-SACK (below the ACK) */
+	uint32_t b[1][2] = { { at, at + MSS } };
+	raw_ack_sack(&rp, c->c->snd_una, b, 1);
+	sim_run(s);
+	pop_all(&rp);
+	CHECK_STAT(s, SIM_A, rx_dsack, 1);
+	CHECK_EQ(2, c->c->rack.reo_mult);
+	CHECK_EQ(0, jitter_episode(s, &rp, c, 2, 15, &at));
+	CHECK_STAT(s, SIM_A, retransmits, first);
+	CHECK_EQ(2, c->c->rack.reo_mult);
 	sim_raw_clear(s);
 	sim_free(s);
 }

@@ -64,6 +64,7 @@
 	X(test_ooo_overlapping_segments_trimmed) \
 	X(test_ooo_fin_processed_when_gap_filled) \
 	X(test_ooo_queue_bound) \
+	X(test_ooo_full_window_kept) \
 	X(test_ooo_window_counts_queued_bytes) \
 	X(test_ooo_bare_fin_beyond_gap_dup_acked) \
 	X(test_ooo_fin_on_covered_segment_kept) \
@@ -105,6 +106,8 @@
 	X(test_dsack_counted_not_loss) \
 	X(test_rto_resend_skips_sacked_segments) \
 	X(test_rack_reordering_within_window_not_lost) \
+	X(test_rack_reordering_below_reo_wnd_not_resent) \
+	X(test_rack_dsack_widens_reo_wnd) \
 	X(test_rack_lost_retransmission_resent_without_rto) \
 	X(test_undo_when_dsack_reports_every_resend) \
 	X(test_undo_when_tsecr_predates_resend) \
