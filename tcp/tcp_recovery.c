@@ -285,6 +285,10 @@ void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
 		lost = tcp_rack_detect(eng, c);
 
 	if (c->flags & TF_RECOVERY) {
+		/* the recovery probe measures a PTO without progress: new
+		 * SACK information restarts it (after output) */
+		if (sack_new && !(c->flags & (TF_RACK_TIMER | TF_TLP_OUT)))
+			tcp_timer_stop(&eng->wheel, &c->t_tlp);
 		if (seq_geq(c->snd_una, c->recover))
 			exit_recovery(eng, c, seg);
 		else if (advanced)
@@ -377,13 +381,28 @@ bool tcp_sack_output(struct tcp_engine *eng, struct tcp_conn *c)
 	return sent;
 }
 
+/* A probe in SACK recovery (not in RFC 8985 §7.2, which arms none
+ * there): recovery that made no progress for a PTO. Seen on a 0 ms path
+ * at 1 % loss (issue 6): the flight ends with the resend RACK found lost
+ * and pipe >= cwnd stops new data; when the receiver's one cumulative ACK
+ * of it all is lost, or the resend is (no later send can be delivered
+ * for RACK to see it), nothing comes back and only the 200 ms RTO ended
+ * the stall — 7-9 of them in a 4 s run, most of the lost time. One
+ * segment past cwnd draws an ACK: the lost one's information again, or
+ * SACK of data sent after a lost resend, which RACK then marks. */
+static bool tlp_in_recovery(const struct tcp_conn *c)
+{
+	return (c->flags & TF_SACK_RECOVERY) && !(c->flags & TF_RACK_TIMER);
+}
+
 static bool tlp_allowed(const struct tcp_conn *c)
 {
 	return c->tlp && (c->flags & TF_SYN_ACKED) && c->snd_max != c->snd_una &&
 	       c->srtt_us != 0 && c->retries == 0 &&
-	       c->snd_nxt == c->snd_max && c->sb.n == 0 &&
-	       !(c->flags & (TF_RECOVERY | TF_TLP_OUT | TF_PERSIST |
-			     TF_RTO_RECOVER)) &&
+	       c->snd_nxt == c->snd_max &&
+	       (tlp_in_recovery(c) ||
+		(c->sb.n == 0 && !(c->flags & TF_RECOVERY))) &&
+	       !(c->flags & (TF_TLP_OUT | TF_PERSIST | TF_RTO_RECOVER)) &&
 	       c->state != DPT_TIME_WAIT && c->state != DPT_CLOSED;
 }
 
@@ -418,6 +437,7 @@ void tcp_tlp_arm(struct tcp_engine *eng, struct tcp_conn *c)
 void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 {
 	uint32_t data_end = c->sndq_seq + c->sndq.bytes, seq, n;
+	bool rec;
 
 	if (c->flags & TF_RACK_TIMER) {
 		/* RFC 8985 §6.3: the reordering window of something sent
@@ -433,6 +453,7 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 	}
 	if (!tlp_allowed(c))
 		return;
+	rec = (c->flags & TF_RECOVERY) != 0;
 	n = tcp_send_new_segment(eng, c);
 	if (n == 0) {
 		seq = seq_gt(data_end, c->snd_una) ?
@@ -441,10 +462,19 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		n = tcp_retransmit_seg(eng, c, seq, c->snd_mss);
 		if (n == 0)
 			return;
-		c->flags |= TF_TLP_RXT;
-		c->tlp_rxt_seq = seq;
+		/* In recovery the episode owns the verdict (no second
+		 * reduction from tlp_ack()); the resend counts for D-SACK
+		 * undo like the episode's others. */
+		if (rec) {
+			undo_note_resend(eng, c);
+		} else {
+			c->flags |= TF_TLP_RXT;
+			c->tlp_rxt_seq = seq;
+		}
 	}
 	eng->stats.tlp_probes++;
+	if (rec)
+		eng->stats.tlp_recovery_probes++;
 	c->flags |= TF_TLP_OUT;
 	c->tlp_high_seq = c->snd_max;
 	tcp_arm_rexmit(eng, c);

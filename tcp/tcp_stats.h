@@ -51,6 +51,7 @@
 	X(sack_recoveries)    /* ... of which SACK-based (RFC 6675) */         \
 	X(partial_acks)       /* ACKs inside recovery short of recover */      \
 	X(tlp_probes)         /* tail loss probes sent (RFC 8985 §7) */        \
+	X(tlp_recovery_probes) /* ... of them sent in SACK recovery with no progress for a PTO */ \
 	X(tlp_recoveries)     /* probes that repaired a tail loss */           \
 	X(rx_dsack)           /* D-SACK blocks received (RFC 2883) */          \
 	X(conn_timeout)       /* connections aborted: retries exhausted */     \
