@@ -818,6 +818,73 @@ void test_rack_lost_retransmission_resent_without_rto(void)
 	sim_free(s);
 }
 
+/* Drops A's nth data segment once, then the first ACK from B that covers
+ * its resend (the receiver's one cumulative ACK of the whole tail). */
+struct drop_tail_ack {
+	unsigned int nth, seen;
+	uint32_t seq;
+	bool data_dropped, resent, ack_dropped;
+};
+
+static enum sim_verdict drop_tail_ack_filter(struct sim *s, const struct sim_seg *g,
+					     void *ctx)
+{
+	struct drop_tail_ack *f = ctx;
+	(void)s;
+	if (g->from == SIM_A && g->len > 0) {
+		if (!f->data_dropped && ++f->seen == f->nth) {
+			f->data_dropped = true;
+			f->seq = g->seq;
+			return SIM_DROP;
+		}
+		if (f->data_dropped && g->seq == f->seq)
+			f->resent = true;
+		return SIM_PASS;
+	}
+	if (g->from == SIM_B && f->resent && !f->ack_dropped &&
+	    seq_gt(g->ack, f->seq)) {
+		f->ack_dropped = true;
+		return SIM_DROP;
+	}
+	return SIM_PASS;
+}
+
+/* Issue 6, a 0 ms path: the last send of a recovery is the resend RACK
+ * found lost, nothing new may follow (the transfer ended; in bulk, pipe >=
+ * cwnd), and the receiver's one ACK of everything is lost. Nothing else
+ * would draw an ACK before the 200 ms RTO; a probe in recovery after a
+ * PTO does (one resend of the last segment, D-SACKed), without an RTO. */
+void test_recovery_probe_when_final_ack_lost(void)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.latency_us = 100;             /* RTT 0.2 ms, RTO 200 ms */
+	struct sim *s = mk_sim_opts(&o);
+	struct sim_conn *b, *a;
+	pair_connect(s, &b, &a);
+	CHECK(a->c->sack_ok && a->c->ts_ok);
+	one_way(s, a, b, 64 * 1024, 50);        /* an SRTT */
+	b->rx_len = 0;
+
+	struct dpt_conn_info in;
+	CHECK(sim_conn_info(a, &in));
+	struct drop_tail_ack f = { .nth = 25 };
+	sim_set_filter(s, drop_tail_ack_filter, &f);
+	uint64_t t0 = s->now_us;
+	one_way(s, a, b, 30 * in.mss, 51);
+	CHECK(f.data_dropped && f.resent && f.ack_dropped);
+	const struct tcp_stats *st = sim_stats(s, SIM_A);
+	printf("final ACK lost: %" PRIu64 " us, retransmits %" PRIu64 " recovery probes %"
+	       PRIu64 " rto %" PRIu64 "\n", s->now_us - t0, st->retransmits,
+	       st->tlp_recovery_probes, st->rto_expired);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	CHECK_STAT(s, SIM_A, tlp_recovery_probes, 1);
+	CHECK_STAT(s, SIM_A, retransmits, 2);
+	CHECK(s->now_us - t0 < 100000);
+	sim_free(s);
+}
+
 /* RFC 2883 / Linux's D-SACK undo: a fast retransmit whose only resend the
  * receiver reports as a duplicate (the original was late, not lost)
  * gives back the window and ssthresh it took. */
