@@ -249,6 +249,8 @@ void test_rto_resend_skips_sacked_segments(void)
 	static uint8_t d[4 * MSS];
 	uint32_t base = rp.rcv_nxt;
 	c->c->sack_ok = true;
+	/* the RTO's resend is under test: no probe in recovery before it */
+	c->c->tlp = false;
 	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
 	sim_run(s);
 	unsigned int n = 0;
