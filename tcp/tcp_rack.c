@@ -337,23 +337,35 @@ bool tcp_rack_detect(struct tcp_engine *eng, struct tcp_conn *c)
 	lost_end = c->snd_una;
 	for (i = 0; i < r->o_n; i++) {
 		struct tcp_rack_mark *m = mark_at(r, i);
-		uint32_t upto = m->seq;
+		uint32_t upto = m->seq, mt = m->t;
+		bool last = false;
 
-		/* this mark's data and all later left after RACK's segment */
-		if (tdiff(m->t, r->xmit_t) > 0 ||
-		    (m->t == r->xmit_t && seq_leq(r->end_seq, prev)))
+		/* RACK's segment ends in this mark, whose later sends moved
+		 * its time past the one RACK took from it: a mark's original
+		 * sends leave in sequence order, so its data below
+		 * RACK.end_seq left by RACK.xmit_ts (the sequence tie-break
+		 * of §6.2's RACK_sent_after). Without this the hole below a
+		 * SACKed segment of the same mark was neither lost nor timed,
+		 * and only the RTO ended it. */
+		if (seq_lt(prev, r->end_seq) && seq_leq(r->end_seq, m->seq) &&
+		    tdiff(mt, r->xmit_t) >= 0) {
+			mt = r->xmit_t;
+			upto = r->end_seq;
+			last = true;
+		} else if (tdiff(mt, r->xmit_t) >= 0) {
+			/* this mark's data and all later left after RACK's
+			 * segment */
 			break;
-		if (m->t == r->xmit_t)
-			upto = seq_min(upto, r->end_seq);
-		if (tdiff(m->t, r->cut_t) <= 0) {
+		}
+		if (tdiff(mt, r->cut_t) <= 0) {
 			lost_end = seq_max(lost_end, upto);
 		} else if (hole_in(c, prev, upto, &at)) {
-			deadline = m->t + r->rtt_us + reo;
+			deadline = mt + r->rtt_us + reo;
 			have_deadline = true;
 			break;
 		}
 		prev = m->seq;
-		if (m->t == r->xmit_t)
+		if (last)
 			break;
 	}
 	r->lost_end = lost_end;

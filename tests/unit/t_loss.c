@@ -1044,3 +1044,44 @@ void test_tlp_dsacked_probe_counted_spurious(void)
 	sim_set_filter(s, NULL, NULL);
 	sim_free(s);
 }
+
+/* RFC 8985 §6.2 with send times kept per srtt/16 mark (tcp_rack.c): a
+ * segment SACKed within srtt/16 of the hole below it (a sub-millisecond
+ * path with an SRTT still high from the handshake) shares the hole's
+ * mark, and sends after the SACK move the mark's time past RACK.xmit_ts.
+ * The hole left before the SACKed segment (a mark sends in sequence
+ * order), so it is lost once RACK.rtt + reo_wnd has passed: resent at
+ * once, not after the 200 ms RTO. Before: no loss, no RACK timer, no TLP
+ * (SACKed data), rto_expired 1. */
+void test_rack_hole_in_mark_of_sacked_segment(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = loss_setup(&s, &rp, TCP_CC_CUBIC); /* SRTT 10 ms */
+	static uint8_t d[3 * MSS];
+	struct sim_pkt p;
+	uint32_t base = rp.rcv_nxt, resent = 0;
+	c->c->sack_ok = true;
+	CHECK_EQ(2 * MSS, dpt_send(s->eng[SIM_A], c->c, d, 2 * MSS));
+	sim_run(s);
+	pop_all(&rp);                  /* segments 0 and 1, one mark */
+	sim_advance_us(s, 100);
+	/* 1 arrives, 0 does not */
+	uint32_t b1[1][2] = { { base + MSS, base + 2 * MSS } };
+	raw_ack_sack(&rp, base, b1, 1);
+	sim_run(s);
+	/* new data within srtt/16 of the mark's start joins the mark */
+	CHECK_EQ(MSS, dpt_send(s->eng[SIM_A], c->c, d, MSS));
+	sim_run(s);
+	pop_all(&rp);
+	CHECK_EQ(1, c->c->rack.o_n);
+	sim_advance(s, 5);
+	while (raw_pop(&rp, &p))
+		if (p.seg.len > 0 && resent == 0)
+			resent = p.seg.seq;
+	CHECK_STAT(s, SIM_A, retransmits, 1);
+	CHECK_EQ(base, resent);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	sim_raw_clear(s);
+	sim_free(s);
+}
