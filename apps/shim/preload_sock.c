@@ -742,6 +742,33 @@ iov_to_ring(uint8_t *ring, uint32_t size, uint32_t to, size_t len,
 	}
 }
 
+static ssize_t
+ps_epipe(int flags)
+{
+	if (!(flags & MSG_NOSIGNAL))
+		raise(SIGPIPE);
+	return -EPIPE;
+}
+
+/* What a read or write returns once dptcpd has closed the slot: the bytes
+ * moved so far, else the connection's error (reported once, as Linux's
+ * sk_err), else the fallback: 0 (EOF) for a read, -EPIPE for a write,
+ * which also raises SIGPIPE unless flags has MSG_NOSIGNAL. */
+static ssize_t
+ps_closed_ret(struct ps_sock *ps, struct shm_slot *sl, size_t moved,
+	      ssize_t fallback, int flags)
+{
+	int err = atomic_load_explicit(&sl->err, memory_order_relaxed);
+
+	if (moved > 0)
+		return (ssize_t)moved;
+	if (err != 0 && !ps->err_reported) {
+		ps->err_reported = true;
+		return -err;
+	}
+	return fallback == -EPIPE ? ps_epipe(flags) : fallback;
+}
+
 ssize_t
 ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 {
@@ -800,17 +827,7 @@ ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 			break;
 		}
 		if (st == SHM_ST_CLOSED) {
-			int err = atomic_load_explicit(&sl->err,
-						       memory_order_relaxed);
-
-			if (got > 0) {
-				ret = (ssize_t)got;
-			} else if (err != 0 && !ps->err_reported) {
-				ps->err_reported = true;
-				ret = -err;
-			} else {
-				ret = 0;
-			}
+			ret = ps_closed_ret(ps, sl, got, 0, 0);
 			break;
 		}
 		if (nonblock) {
@@ -824,14 +841,6 @@ ps_recv_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 	}
 	pthread_mutex_unlock(&ps->rx_mu);
 	return ret;
-}
-
-static ssize_t
-ps_epipe(int flags)
-{
-	if (!(flags & MSG_NOSIGNAL))
-		raise(SIGPIPE);
-	return -EPIPE;
 }
 
 /* k more bytes are in the TX ring: publish them to the engine. Every
@@ -875,17 +884,7 @@ ps_send_iov(struct ps_sock *ps, const struct iovec *iov, int n, int flags)
 			break;
 		}
 		if (st == SHM_ST_CLOSED) {
-			int err = atomic_load_explicit(&sl->err,
-						       memory_order_relaxed);
-
-			if (put > 0) {
-				ret = (ssize_t)put;
-			} else if (err != 0 && !ps->err_reported) {
-				ps->err_reported = true;
-				ret = -err;
-			} else {
-				ret = ps_epipe(flags);
-			}
+			ret = ps_closed_ret(ps, sl, put, -EPIPE, flags);
 			break;
 		}
 		if (st != SHM_ST_CONNECTING && used < size && want > put) {
@@ -1146,17 +1145,7 @@ ps_sendfile(struct ps_sock *ps, int in, off_t *off, size_t count)
 			break;
 		}
 		if (st == SHM_ST_CLOSED) {
-			int err = atomic_load_explicit(&sl->err,
-						       memory_order_relaxed);
-
-			if (put > 0) {
-				ret = (ssize_t)put;
-			} else if (err != 0 && !ps->err_reported) {
-				ps->err_reported = true;
-				ret = -err;
-			} else {
-				ret = ps_epipe(0);
-			}
+			ret = ps_closed_ret(ps, sl, put, -EPIPE, 0);
 			break;
 		}
 		if (st != SHM_ST_CONNECTING && used < size) {
