@@ -19,9 +19,8 @@ mkdir -p "$ngx"
 conf=$(shim_nginx_conf "$ngx" "$PEER_IP" 8088 1 off)
 head -c $((16 << 20)) /dev/urandom >"$ngx/www/f.bin"
 dpt_bg ip netns exec "$NS_PEER" nginx -e "$ngx/error.log" -p "$ngx/" -c "$conf"
-dpt_bg ip netns exec "$NS_PEER" redis-server --bind "$PEER_IP" --port 6380 \
-	--save '' --appendonly no --protected-mode no --dir "$DPT_TMP" \
-	--logfile "$DPT_TMP/redis.log" --daemonize no --supervised no
+shim_redis_server "$PEER_IP" 6380
+dpt_bg ip netns exec "$NS_PEER" "${SHIM_REDIS_SERVER[@]}"
 for ((i = 0; i < 300; i++)); do
 	dpt_peer ss -Htln | grep -q ':8088 ' && dpt_peer ss -Htln | grep -q ':6380 ' && break
 	sleep 0.1
@@ -42,26 +41,11 @@ out=$(timeout 180 ip netns exec "$NS_DP" env DPTCP_SOCKET="$SHIM_SOCK" "$DPTCP_R
 	-r 10000 -q --csv 2>&1) || dpt_fail "redis-benchmark under dptcp-run failed: $out"
 dpt_log "redis-benchmark -t set,get -c 50 -P 16 -n $N under dptcp-run against a kernel redis:"
 printf '%s\n' "$out" | sed 's/^/    /'
-grep -qi 'error' <<<"$out" && dpt_fail "redis-benchmark reported an error"
-for t in SET GET; do
-	rps=$(awk -F'"' -v t="$t" '$2 == t { print $4 }' <<<"$out")
-	[[ -n $rps ]] && awk -v r="$rps" 'BEGIN { exit !(r > 0) }' ||
-		dpt_fail "no $t result in redis-benchmark's output"
-done
+shim_check_redis_bench "$out"
 c2=$(shim_stat connects)
 ((c2 - c1 >= 50)) || dpt_fail "redis-benchmark opened $((c2 - c1)) connections through dptcp, expected >= 50"
-total=$(dpt_peer redis-cli -h "$PEER_IP" -p 6380 info stats |
-	awk -F: '/^total_commands_processed/ { print $2+0 }')
+total=$(shim_redis_commands "$PEER_IP" 6380)
 ((total >= 2 * N)) || dpt_fail "the kernel redis processed $total commands, expected >= $((2 * N))"
 dpt_log "dptcpd counted $((c2 - c1)) active opens for redis-benchmark; redis processed $total commands"
 
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["slots_bound"] == 0 and st["violations"] == 0, "slots held or violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean

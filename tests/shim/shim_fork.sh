@@ -25,13 +25,4 @@ rc=0
 wait "$server" || rc=$?
 [[ $rc == 0 ]] || dpt_fail "fork_server.py exited $rc: $(cat "$DPT_TMP/server.log")"
 dpt_log "fork_server.py exited 0"
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["slots_bound"] == 0 and st["violations"] == 0, "slots held or violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean

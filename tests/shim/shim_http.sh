@@ -17,11 +17,7 @@ head -c $((16 << 20)) /dev/urandom >"$www/big.bin"
 for f in a b c; do echo "file $f" >"$www/$f.txt"; done
 cd "$www"
 shim_bg "$DPT_PY" -u -m http.server --bind 0.0.0.0 8080 >"$DPT_TMP/http.log" 2>&1
-for ((i = 0; i < 300; i++)); do
-	grep -q "Serving HTTP" "$DPT_TMP/http.log" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "Serving HTTP" "$DPT_TMP/http.log" || dpt_fail "http.server did not start: $(cat "$DPT_TMP/http.log")"
+shim_wait_log "$DPT_TMP/http.log" "Serving HTTP" http.server
 dpt_log "http.server under dptcp-run: $(head -1 "$DPT_TMP/http.log")"
 
 listing=$(dpt_peer curl -sS --max-time 60 "http://$DP_IP:8080/")
@@ -46,13 +42,4 @@ dpt_log "20 sequential GETs: all 200 with the right body"
 grep -q "\"GET /big.bin HTTP/1.1\" 200" "$DPT_TMP/http.log" || dpt_fail "server log lacks the GET"
 grep -q "^$PEER_IP " "$DPT_TMP/http.log" || dpt_fail "server log does not name the client $PEER_IP"
 dpt_log "server log names the client $PEER_IP (accept's address)"
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["slots_bound"] == 0 and st["violations"] == 0, "slots held or violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean

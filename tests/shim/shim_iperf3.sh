@@ -15,13 +15,7 @@ shim_start_dptcpd "[tcp]\nmsl_ms = 1000"   # the server closes some connections 
 SECS=${SHIM_IPERF3_SECS:-3}
 
 shim_bg iperf3 -s -B "$DP_IP" -p 5201 --forceflush >"$DPT_TMP/iperf3-s.log" 2>&1
-for ((i = 0; i < 300; i++)); do
-	grep -q "Server listening" "$DPT_TMP/iperf3-s.log" 2>/dev/null && break
-	kill -0 "$SHIM_BG_PID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q "Server listening" "$DPT_TMP/iperf3-s.log" 2>/dev/null ||
-	dpt_fail "iperf3 -s did not start: $(cat "$DPT_TMP/iperf3-s.log" 2>&1)"
+shim_wait_log "$DPT_TMP/iperf3-s.log" "Server listening" "iperf3 -s"
 dpt_log "iperf3 -s under dptcp-run on $DP_IP:5201"
 
 # check_json FILE WHAT: no "error", sent and received bytes > 0.
@@ -52,13 +46,4 @@ check_json "$DPT_TMP/rev.json" "dptcp -> Linux (-R)"
 kill -0 "$SHIM_BG_PID" 2>/dev/null || dpt_fail "iperf3 -s exited: $(tail -5 "$DPT_TMP/iperf3-s.log")"
 
 dpt_kill_pid "$SHIM_BG_PID"
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["slots_bound"] == 0 and st["violations"] == 0, "slots held or violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean

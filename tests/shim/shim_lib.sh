@@ -117,3 +117,70 @@ shim_nginx_conf() {
 	CONF
 	echo "$dir/nginx.conf"
 }
+
+# shim_wait_log FILE TEXT WHAT: until the server started last by shim_bg
+# wrote TEXT to its log FILE (its "ready"); fails at once if it exited,
+# hang protection 30 s; the failure shows the log's tail.
+shim_wait_log() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$SHIM_BG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "$2" "$1" 2>/dev/null ||
+		dpt_fail "$3 did not start: $(tail -n 20 "$1" 2>&1)"
+}
+
+# shim_redis_server ADDR PORT: the redis-server command line the tests run
+# (no persistence, every file in DPT_TMP, log in DPT_TMP/redis.log), in the
+# array SHIM_REDIS_SERVER; the caller starts it where it wants.
+shim_redis_server() {
+	# shellcheck disable=SC2034 # the callers expand it
+	SHIM_REDIS_SERVER=(redis-server --bind "$1" --port "$2" --save '' --appendonly no
+		--protected-mode no --dir "$DPT_TMP" --logfile "$DPT_TMP/redis.log"
+		--daemonize no --supervised no)
+}
+
+# shim_check_redis_bench OUT: redis-benchmark -t set,get --csv printed no
+# error and a positive rate for SET and for GET (a stall prints neither).
+shim_check_redis_bench() {
+	local t rps
+	grep -qi 'error' <<<"$1" && dpt_fail "redis-benchmark reported an error"
+	for t in SET GET; do
+		rps=$(awk -F'"' -v t="$t" '$2 == t { print $4 }' <<<"$1")
+		if [[ -z $rps ]] || ! awk -v r="$rps" 'BEGIN { exit !(r > 0) }'; then
+			dpt_fail "no $t result in redis-benchmark's output"
+		fi
+	done
+}
+
+# shim_redis_commands ADDR PORT: total_commands_processed of the redis
+# at ADDR:PORT, asked from the peer namespace.
+shim_redis_commands() {
+	dpt_peer redis-cli -h "$1" -p "$2" info stats |
+		awk -F: '/^total_commands_processed/ { print $2+0 }'
+}
+
+# shim_check_clean [violations]: the end of a shim test. Waits until dptcp
+# has no connection (hang protection 60 s), logs /dptcp/shim, and checks
+# that dptcpd holds no slot and counted no violation ("violations": only
+# the latter, for tests whose programs may still hold a slot).
+# shellcheck disable=SC2120 # the argument is optional
+shim_check_clean() {
+	"$DPT_PY" - "$DPT_FILE_PREFIX" "${1:-all}" <<-'PY'
+	import sys
+	from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
+	def run():
+	    counts = wait_no_conns(sys.argv[1], 60)
+	    st = tel(sys.argv[1], "/dptcp/shim")
+	    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
+	    bad = []
+	    if sys.argv[2] == "all" and st["slots_bound"] != 0:
+	        bad.append("%d slots held" % st["slots_bound"])
+	    if st["violations"] != 0:
+	        bad.append("%d violations" % st["violations"])
+	    check(not bad, "%s; /dptcp/shim: %s" % (", ".join(bad), st))
+	main_guard(run)
+	PY
+}

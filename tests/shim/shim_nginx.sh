@@ -65,13 +65,4 @@ grep -E '\[(alert|crit|emerg)\]' "$ngx/error.log" &&
 	dpt_fail "nginx logged alerts (above)"
 
 dpt_kill_pid "$SHIM_BG_PID"
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["slots_bound"] == 0 and st["violations"] == 0, "slots held or violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean

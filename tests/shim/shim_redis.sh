@@ -15,16 +15,9 @@ shim_start_dptcpd
 N=${SHIM_REDIS_N:-20000}
 
 # Its own config in the temp dir: no persistence, nothing outside DPT_TMP.
-shim_bg redis-server --bind "$DP_IP" --port 6379 --save '' --appendonly no \
-	--protected-mode no --dir "$DPT_TMP" --logfile "$DPT_TMP/redis.log" \
-	--daemonize no --supervised no --databases 1
-for ((i = 0; i < 300; i++)); do
-	grep -q "Ready to accept connections" "$DPT_TMP/redis.log" 2>/dev/null && break
-	kill -0 "$SHIM_BG_PID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q "Ready to accept connections" "$DPT_TMP/redis.log" 2>/dev/null ||
-	dpt_fail "redis-server did not start: $(tail -5 "$DPT_TMP/redis.log" 2>&1)"
+shim_redis_server "$DP_IP" 6379
+shim_bg "${SHIM_REDIS_SERVER[@]}" --databases 1
+shim_wait_log "$DPT_TMP/redis.log" "Ready to accept connections" redis-server
 dpt_log "redis-server under dptcp-run: $(grep -m1 -o 'Redis version=[^ ,]*' "$DPT_TMP/redis.log")"
 
 pong=$(dpt_peer redis-cli -h "$DP_IP" -p 6379 ping)
@@ -34,18 +27,11 @@ out=$(dpt_peer timeout 180 redis-benchmark -h "$DP_IP" -p 6379 -t set,get -c 50 
 	-n "$N" -r 10000 -q --csv 2>&1) || dpt_fail "redis-benchmark failed: $out"
 dpt_log "redis-benchmark -t set,get -c 50 -P 16 -n $N from Linux:"
 printf '%s\n' "$out" | sed 's/^/    /'
-# --csv: "test","rps",...; an error or a stall prints something else.
-grep -qi 'error' <<<"$out" && dpt_fail "redis-benchmark reported an error"
-for t in SET GET; do
-	rps=$(awk -F'"' -v t="$t" '$2 == t { print $4 }' <<<"$out")
-	[[ -n $rps ]] && awk -v r="$rps" 'BEGIN { exit !(r > 0) }' ||
-		dpt_fail "no $t result in redis-benchmark's output"
-done
+shim_check_redis_bench "$out"
 # Every SET landed: the keyspace has keys (-r 10000: key:000000000000..).
 keys=$(dpt_peer redis-cli -h "$DP_IP" -p 6379 dbsize)
 ((keys > 0)) || dpt_fail "dbsize after the benchmark is '$keys'"
-total=$(dpt_peer redis-cli -h "$DP_IP" -p 6379 info stats |
-	awk -F: '/^total_commands_processed/ { print $2+0 }')
+total=$(shim_redis_commands "$DP_IP" 6379)
 ((total >= 2 * N)) || dpt_fail "redis processed $total commands, expected at least $((2 * N))"
 dpt_log "redis counted $total commands, $keys keys"
 
@@ -57,13 +43,4 @@ got=$(dpt_peer redis-cli -h "$DP_IP" -p 6379 get shim:check)
 dpt_log "redis-cli from Linux: SET then GET returned the value"
 
 dpt_kill_pid "$SHIM_BG_PID"
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["slots_bound"] == 0 and st["violations"] == 0, "slots held or violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean

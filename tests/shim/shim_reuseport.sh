@@ -29,13 +29,4 @@ while read -r line; do dpt_log "$line"; done <"$DPT_TMP/client.out"
 for pid in "${pids[@]}"; do
 	dpt_kill_pid "$pid"
 done
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["violations"] == 0, "violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean violations

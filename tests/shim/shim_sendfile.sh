@@ -44,13 +44,4 @@ for line in "${expect[@]}"; do
 done
 dpt_log "sendfile's errors as Linux's; blocking and non-blocking sends complete"
 
-"$DPT_PY" - "$DPT_FILE_PREFIX" <<'PY'
-import sys
-from dptlib import check, log, main_guard, wait_no_conns, fmt_counts, tel
-def run():
-    counts = wait_no_conns(sys.argv[1], 60)
-    st = tel(sys.argv[1], "/dptcp/shim")
-    log("dptcp connections: %s; /dptcp/shim: %s" % (fmt_counts(counts), {k: v for k, v in st.items() if v}))
-    check(st["slots_bound"] == 0 and st["violations"] == 0, "slots held or violations: %s" % st)
-main_guard(run)
-PY
+shim_check_clean
