@@ -1,5 +1,6 @@
 /* t_common.c — see t_common.h. */
 #include "t_common.h"
+#include "tcp_internal.h"     /* sack_ok, ts_ok of the connection */
 
 struct sim *mk_sim_opts(const struct sim_opts *o)
 {
@@ -45,6 +46,18 @@ void pair_connect(struct sim *s, struct sim_conn **client_b, struct sim_conn **s
 	CHECK_STATE(DPT_ESTABLISHED, sim_state(l->accepted[before]));
 	*client_b = c;
 	*server_a = l->accepted[before];
+}
+
+struct sim *mk_pair_latency(uint32_t latency_us, struct sim_conn **client_b,
+			    struct sim_conn **server_a)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.latency_us = latency_us;
+	struct sim *s = mk_sim_opts(&o);
+	pair_connect(s, client_b, server_a);
+	CHECK((*server_a)->c->sack_ok && (*server_a)->c->ts_ok);
+	return s;
 }
 
 struct sim_seg raw_handshake(struct raw_peer *rp, uint32_t isn, int mss)

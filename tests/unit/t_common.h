@@ -21,6 +21,11 @@ struct sim *mk_sim_opts(const struct sim_opts *o);
 
 /* A listens on SRV_PORT (the listener is reused if there is one), B connects; both ESTABLISHED on return. */
 void pair_connect(struct sim *s, struct sim_conn **client_b, struct sim_conn **server_a);
+/* Two engines with default options but a one-way latency of latency_us,
+ * B connected to A by pair_connect(); fails unless both agreed on SACK and
+ * timestamps (what the loss-recovery tests rely on). */
+struct sim *mk_pair_latency(uint32_t latency_us, struct sim_conn **client_b,
+			    struct sim_conn **server_a);
 
 /* The raw peer opens a connection to a listener on the engine:
  * SYN(isn, mss) → expects SYN-ACK (ack = isn+1) → ACK. mss 0 = no option.

@@ -798,13 +798,8 @@ static enum sim_verdict drop_rxt_filter(struct sim *s, const struct sim_seg *g, 
  * only wait for the timeout). */
 void test_rack_lost_retransmission_resent_without_rto(void)
 {
-	struct sim_opts o;
-	sim_opts_default(&o);
-	o.latency_us = 5000;
-	struct sim *s = mk_sim_opts(&o);
 	struct sim_conn *b, *a;
-	pair_connect(s, &b, &a);
-	CHECK(a->c->sack_ok && a->c->ts_ok);
+	struct sim *s = mk_pair_latency(5000, &b, &a);
 	struct drop_rxt f = { .nth = 300, .drops = 2 };
 	sim_set_filter(s, drop_rxt_filter, &f);
 	one_way(s, a, b, 1u << 20, 43);
@@ -858,13 +853,8 @@ static enum sim_verdict drop_tail_ack_filter(struct sim *s, const struct sim_seg
  * PTO does (one resend of the last segment, D-SACKed), without an RTO. */
 void test_recovery_probe_when_final_ack_lost(void)
 {
-	struct sim_opts o;
-	sim_opts_default(&o);
-	o.latency_us = 100;             /* RTT 0.2 ms, RTO 200 ms */
-	struct sim *s = mk_sim_opts(&o);
 	struct sim_conn *b, *a;
-	pair_connect(s, &b, &a);
-	CHECK(a->c->sack_ok && a->c->ts_ok);
+	struct sim *s = mk_pair_latency(100, &b, &a);   /* RTT 0.2 ms, RTO 200 ms */
 	one_way(s, a, b, 64 * 1024, 50);        /* an SRTT */
 	b->rx_len = 0;
 
@@ -958,13 +948,8 @@ static enum sim_verdict hold_nth_filter(struct sim *s, const struct sim_seg *g, 
  * reduction is undone (slow start goes on). */
 void test_undo_when_tsecr_predates_resend(void)
 {
-	struct sim_opts o;
-	sim_opts_default(&o);
-	o.latency_us = 5000;
-	struct sim *s = mk_sim_opts(&o);
 	struct sim_conn *b, *a;
-	pair_connect(s, &b, &a);
-	CHECK(a->c->sack_ok && a->c->ts_ok);
+	struct sim *s = mk_pair_latency(5000, &b, &a);
 	uint32_t ssthresh = a->c->ssthresh;
 	struct hold_nth f = { .nth = 5 };
 	sim_set_filter(s, hold_nth_filter, &f);

@@ -39,6 +39,15 @@ static struct sim_conn *raw_est_o(struct sim **sp, struct raw_peer *rp,
 	return l->accepted[0];
 }
 
+/* raw_est_o() with default options and a SYN of MSS 1460 and TSopt (TSval
+ * tsval), no window scaling, no SACK: the timestamp tests' connection. */
+static struct sim_conn *raw_est_ts(struct sim **sp, struct raw_peer *rp, uint32_t tsval,
+				   struct sim_seg *synack)
+{
+	struct raw_opts o = syn_opts(-1, false, true, tsval);
+	return raw_est_o(sp, rp, NULL, &o, synack);
+}
+
 /* Data from the raw peer with TSopt (tsval, echoing the engine's last). */
 static void raw_data_ts(struct raw_peer *rp, uint32_t seq, const void *d, uint16_t len,
 			uint32_t tsval, uint32_t tsecr)
@@ -294,9 +303,8 @@ void test_ts_echoed_and_updated_per_4_3(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 100);
 	struct sim *s;
-	raw_est_o(&s, &rp, NULL, &o, &synack);
+	raw_est_ts(&s, &rp, 100, &synack);
 	CHECK(synack.has_ts);
 	CHECK_EQ(100, synack.tsecr);
 	uint32_t ets = synack.tsval;
@@ -337,9 +345,8 @@ void test_ts_recent_from_retransmission_of_last_acked(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 100);
 	struct sim *s;
-	raw_est_o(&s, &rp, NULL, &o, &synack);
+	raw_est_ts(&s, &rp, 100, &synack);
 	uint32_t ets = synack.tsval;
 	struct sim_pkt p;
 	static uint8_t d[100];
@@ -379,9 +386,8 @@ void test_paws_drops_old_ts_and_acks(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 1000);
 	struct sim *s;
-	struct sim_conn *a = raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_conn *a = raw_est_ts(&s, &rp, 1000, &synack);
 	struct sim_pkt p;
 	static uint8_t d[100];
 	raw_data_ts(&rp, rp.snd_nxt, d, 100, 5000, synack.tsval);
@@ -425,9 +431,8 @@ void test_paws_keeps_reordered_dup_ack(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 1000);
 	struct sim *s;
-	raw_est_o(&s, &rp, NULL, &o, &synack);
+	raw_est_ts(&s, &rp, 1000, &synack);
 	struct sim_pkt p;
 	static uint8_t d[100];
 	raw_data_ts(&rp, rp.snd_nxt, d, 100, 5000, synack.tsval);
@@ -461,9 +466,8 @@ void test_oow_pure_ack_answer_rate_limited(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 1000);
 	struct sim *s;
-	raw_est_o(&s, &rp, NULL, &o, &synack);
+	raw_est_ts(&s, &rp, 1000, &synack);
 	struct sim_pkt p;
 	static uint8_t d[100];
 	raw_data_ts(&rp, rp.snd_nxt, d, 100, 5000, synack.tsval);
@@ -500,9 +504,8 @@ void test_rtt_sample_from_ts_on_retransmit(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 1000);
 	struct sim *s;
-	struct sim_conn *a = raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_conn *a = raw_est_ts(&s, &rp, 1000, &synack);
 	struct sim_pkt p;
 	struct dpt_conn_info in;
 	CHECK(sim_conn_info(a, &in));
@@ -546,9 +549,8 @@ void test_no_rtt_sample_from_echo_older_than_resend(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 1000);
 	struct sim *s;
-	struct sim_conn *a = raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_conn *a = raw_est_ts(&s, &rp, 1000, &synack);
 	struct sim_pkt p;
 	struct dpt_conn_info in;
 	CHECK(sim_conn_info(a, &in));
@@ -632,9 +634,8 @@ void test_ts_option_bytes_reduce_payload(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 1000);
 	struct sim *s;
-	struct sim_conn *a = raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_conn *a = raw_est_ts(&s, &rp, 1000, &synack);
 	struct dpt_conn_info in;
 	CHECK(sim_conn_info(a, &in));
 	CHECK_EQ(1448, in.mss);
@@ -913,9 +914,8 @@ void test_time_wait_ts_kept_and_reuse_by_newer_ts(void)
 {
 	struct raw_peer rp;
 	struct sim_seg synack;
-	struct raw_opts o = syn_opts(-1, false, true, 1000);
 	struct sim *s;
-	struct sim_conn *a = raw_est_o(&s, &rp, NULL, &o, &synack);
+	struct sim_conn *a = raw_est_ts(&s, &rp, 1000, &synack);
 	struct sim_pkt p;
 	/* engine closes first: FIN_WAIT_1 -> (ACK+FIN) -> TIME_WAIT */
 	CHECK_EQ(0, dpt_close(s->eng[SIM_A], a->c));
