@@ -146,6 +146,16 @@ static void crash_handler(int sig)
 	raise(sig);
 }
 
+/* meson's SIGTERM on a timeout, or ^C: the EAL runtime directory goes
+ * first (the process may be stopped anywhere, so nothing that could block
+ * on a stdio lock runs), then the signal's default action. */
+static void term_handler(int sig)
+{
+	sim_eal_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 void check_install_crash_handler(void);
 void check_install_crash_handler(void)
 {
@@ -154,4 +164,7 @@ void check_install_crash_handler(void)
 	signal(SIGABRT, crash_handler);
 	signal(SIGFPE, crash_handler);
 	signal(SIGILL, crash_handler);
+	signal(SIGTERM, term_handler);
+	signal(SIGINT, term_handler);
+	signal(SIGHUP, term_handler);
 }

@@ -36,9 +36,11 @@ struct sim_wire_ent {
 
 static char eal_runtime_dir[512];
 
+/* --no-shconf still makes an empty runtime dir: remove ours at exit (a
+ * passed or failed test), on a fatal or terminating signal (check.c) and
+ * when rte_eal_init() fails after making it. rmdir() is async-signal-safe. */
 void sim_eal_cleanup(void)
 {
-	/* --no-shconf still makes an empty runtime dir: remove ours. */
 	if (eal_runtime_dir[0] != '\0')
 		rmdir(eal_runtime_dir);
 }
@@ -62,16 +64,19 @@ int sim_eal_init(const char *argv0)
 	argv[argc++] = (char *)"--log-level=lib.*:error";
 	argv[argc++] = (char *)"--no-telemetry"; /* its socket would outlive our rmdir */
 	argv[argc] = NULL;
+	atexit(sim_eal_cleanup);
 	int r = rte_eal_init(argc, argv);
-	if (r < 0)
-		return -rte_errno;
+	int err = rte_errno;
+	/* Our --file-prefix is our PID: the directory (if init got as far as
+	 * making it) is this process's own, also when init failed. */
 	snprintf(eal_runtime_dir, sizeof(eal_runtime_dir), "%s",
 		 rte_eal_get_runtime_dir());
+	if (r < 0)
+		return -err;
 	/* Deterministic runs: the engines' random ISN keys and ephemeral
 	 * ports come from rte_rand(). DPT_SEED=n explores other seeds. */
 	const char *seed = getenv("DPT_SEED");
 	rte_srand(seed ? strtoull(seed, NULL, 0) : 0x5eedULL);
-	atexit(sim_eal_cleanup);
 	return 0;
 }
 
