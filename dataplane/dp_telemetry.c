@@ -476,7 +476,8 @@ dp_tel_conn_detail(struct rte_tel_data *d, const struct dpt_conn_info *x)
 #define DP_TEL_F(f) rte_tel_data_add_dict_u64(d, #f, x->f);
 	DP_TEL_F(snd_una) DP_TEL_F(snd_nxt) DP_TEL_F(snd_wnd)
 	DP_TEL_F(rcv_nxt) DP_TEL_F(rcv_wnd) DP_TEL_F(mss)
-	DP_TEL_F(srtt_us) DP_TEL_F(rto_us) DP_TEL_F(retransmits)
+	DP_TEL_F(srtt_us) DP_TEL_F(rto_us) DP_TEL_F(min_rtt_us)
+	DP_TEL_F(cwnd) DP_TEL_F(ssthresh) DP_TEL_F(retransmits)
 	DP_TEL_F(snd_queued) DP_TEL_F(rcv_queued)
 #undef DP_TEL_F
 }

@@ -148,6 +148,8 @@ struct dpt_conn_info {
 	uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
 	uint32_t mss;                      /* effective send MSS */
 	uint32_t srtt_us, rto_us;
+	uint32_t min_rtt_us;               /* smallest RTT sample (RACK) */
+	uint32_t cwnd, ssthresh;           /* bytes (as Linux's ss -ti) */
 	uint64_t retransmits;
 	uint32_t snd_queued, rcv_queued;   /* bytes in the buffers */
 };

@@ -392,6 +392,8 @@ void dpt_conn_info(const struct tcp_conn *c, struct dpt_conn_info *out)
 		.snd_wnd = c->snd_wnd, .rcv_nxt = c->rcv_nxt,
 		.rcv_wnd = tcp_rcv_window(c), .mss = c->snd_mss,
 		.srtt_us = c->srtt_us, .rto_us = c->rto_us,
+		.min_rtt_us = c->rack.min_rtt_us,
+		.cwnd = c->cwnd, .ssthresh = c->ssthresh,
 		.retransmits = c->retransmits,
 		.snd_queued = c->sndq.bytes, .rcv_queued = c->rcvq.bytes,
 	};
