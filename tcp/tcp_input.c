@@ -360,6 +360,14 @@ static uint32_t ack_advance(struct tcp_engine *eng, struct tcp_conn *c,
 		if ((c->flags & TF_UNA_RXT) &&
 		    seq_lt(seg->opts.ts_ecr, c->una_rxt_ts))
 			eng->stats.rtt_ts_stale++;
+		else if (d < 2 && c->srtt_us != 0)
+			/* Our TSval ticks in ms: 0 or 1 tick is any RTT
+			 * below 2 ms, which the timed segment measures in
+			 * us. Taken as 1 ms, these samples (most ACKs)
+			 * held SRTT of a 0.25 ms path near 1 ms (issue 6):
+			 * the PTO, RACK's marks and CUBIC's t + RTT
+			 * followed. */
+			eng->stats.rtt_ts_coarse++;
 		else if (d < INT32_MAX / 1000) {
 			eng->stats.rtt_ts_samples++;
 			*rtt_us = RTE_MAX(d, 1u) * 1000;

@@ -74,6 +74,7 @@
 	X(rx_wscale_clamped)  /* peer's window shift above 14 taken as 14 */   \
 	X(rtt_ts_samples)     /* RTT samples taken from TSecr (RFC 7323 §4.1) */ \
 	X(rtt_ts_stale)       /* no sample: TSecr older than SND.UNA's resend */ \
+	X(rtt_ts_coarse)      /* no sample: TSecr within 1 ms tick, SRTT known */ \
 	X(rx_sack_blocks)     /* valid SACK blocks received */                 \
 	X(rx_sack_bad)        /* SACK blocks outside SND.UNA..SND.MAX ignored */ \
 	X(tx_sack_blocks)     /* SACK blocks sent */                           \

@@ -541,6 +541,48 @@ void test_rtt_sample_from_ts_on_retransmit(void)
 	sim_free(s);
 }
 
+/* An ACK echoing a TSval of this millisecond, while no segment is timed,
+ * says only "RTT below 2 ms" (our TS clock ticks in ms): no sample. Taken
+ * as 1 ms, such samples held SRTT of a 0.25 ms path near 1 ms (issue 6);
+ * the timed segment measures that path in microseconds. */
+void test_rtt_ts_sample_below_tick_skipped(void)
+{
+	struct raw_peer rp;
+	struct sim_seg synack;
+	struct sim *s;
+	struct sim_conn *a = raw_est_ts(&s, &rp, 1000, &synack);
+	struct sim_pkt p;
+	struct dpt_conn_info in;
+	static uint8_t d[2 * 1448];
+	CHECK(sim_conn_info(a, &in));
+	CHECK_EQ(1448, in.mss);
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], a->c, d, sizeof(d)));
+	sim_run(s);
+	RAW_EXPECT(&rp, &p);           /* the timed segment */
+	uint32_t ts1 = p.seg.tsval;
+	RAW_EXPECT(&rp, &p);
+	uint32_t ts2 = p.seg.tsval;
+	sim_advance_us(s, 200);
+	struct raw_opts ao = RAW_OPTS_NONE;
+	ao.ts = true;
+	ao.tsval = 1001;
+	ao.tsecr = ts1;
+	raw_send_o(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt + 1448, NULL, 0, &ao);
+	CHECK(sim_conn_info(a, &in));
+	uint32_t srtt = in.srtt_us;
+	uint64_t n0 = sim_stats(s, SIM_A)->rtt_ts_samples;
+	ao.tsval = 1002;
+	ao.tsecr = ts2;
+	raw_send_o(&rp, F_ACK, rp.snd_nxt, rp.rcv_nxt + 2 * 1448, NULL, 0, &ao);
+	rp.rcv_nxt += 2 * 1448;
+	CHECK(sim_conn_info(a, &in));
+	CHECK_EQ(rp.rcv_nxt, in.snd_una);
+	CHECK_EQ(srtt, in.srtt_us);
+	CHECK_EQ(n0, sim_stats(s, SIM_A)->rtt_ts_samples);
+	CHECK_STAT(s, SIM_A, rtt_ts_coarse, 1);
+	sim_free(s);
+}
+
 /* RFC 8985 §6.2 step 2 / RFC 3522: an ACK of the RTO's resend that
  * echoes the first transmission's TSval (the first ACK was lost; the
  * resend drew this one) gives no RTT sample: the time since the first

@@ -159,6 +159,7 @@
 	X(test_oow_pure_ack_answer_rate_limited) \
 	X(test_rtt_sample_from_ts_on_retransmit) \
 	X(test_no_rtt_sample_from_echo_older_than_resend) \
+	X(test_rtt_ts_sample_below_tick_skipped) \
 	X(test_ts_option_bytes_reduce_payload) \
 	X(test_syn_cookie_keeps_wscale_sack_with_ts) \
 	X(test_sack_blocks_most_recent_first_max4) \
