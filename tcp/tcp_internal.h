@@ -294,6 +294,10 @@ struct tcp_conn {
 	uint32_t undo_retrans;
 	uint32_t undo_tsval;
 	bool undo_ts;              /* undo_tsval is set */
+	/* Proportional rate reduction in SACK recovery (RFC 6937). */
+	uint32_t prr_delivered;    /* bytes delivered since recovery began */
+	uint32_t prr_out;          /* bytes sent since recovery began */
+	uint32_t prr_recover_fs;   /* RecoverFS: the flight when it began */
 
 	struct tcp_listener *listener;     /* until accepted */
 	TAILQ_ENTRY(tcp_conn) lnode;       /* listener's syn/accept lists */

@@ -4,8 +4,9 @@
  * SACK, RACK decides what is lost (RFC 8985 §6, tcp_rack.c) and the
  * scoreboard's pipe what may be sent (RFC 6675); the tail loss probe
  * (RFC 8985 §7); undoing a window reduction that D-SACKs or timestamps
- * show was spurious (RFC 2883, RFC 3522, as Linux). The congestion
- * window itself belongs to the cc_ops (tcp_cc.h). */
+ * show was spurious (RFC 2883, RFC 3522, as Linux); how fast the window
+ * comes down during SACK recovery (PRR, RFC 6937). The congestion window
+ * itself belongs to the cc_ops (tcp_cc.h). */
 #include "tcp_internal.h"
 
 /* RFC 8985 §7.2 WCDelAckT, added to the PTO when one segment is in flight,
@@ -99,6 +100,41 @@ static void undo(struct tcp_engine *eng, struct tcp_conn *c, uint64_t *counter)
 	tcp_output_mark(eng, c);
 }
 
+/* RFC 6937 prr_out: what SACK recovery sent, resends and new data. */
+static void prr_sent(struct tcp_conn *c, uint32_t n)
+{
+	if (c->flags & TF_SACK_RECOVERY)
+		c->prr_out += n;
+}
+
+/* RFC 6937 §3, on each ACK of SACK recovery: the window lets out what
+ * keeps the sending rate proportional to delivery while the pipe is
+ * above ssthresh (the reduction is spread over the recovery round
+ * instead of sending nothing until the pipe has fallen below ssthresh,
+ * RFC 6675's behaviour), and grows back towards ssthresh at most one
+ * segment faster than delivery when the pipe is below it (PRR-SSRB).
+ * Sending on every ACK that delivers keeps ACKs coming: a recovery whose
+ * last send is a resend waits for nothing but that resend's ACK. */
+static void prr_ack(struct tcp_conn *c, uint32_t delivered)
+{
+	uint32_t pipe = tcp_sack_pipe(c), ssthresh = c->ssthresh, sndcnt;
+	uint64_t due;
+
+	c->prr_delivered += delivered;
+	if (pipe > ssthresh) {
+		due = ((uint64_t)c->prr_delivered * ssthresh +
+		       c->prr_recover_fs - 1) / RTE_MAX(c->prr_recover_fs, 1u);
+		sndcnt = due > c->prr_out ? (uint32_t)(due - c->prr_out) : 0;
+	} else {
+		uint32_t ahead = c->prr_delivered > c->prr_out ?
+				 c->prr_delivered - c->prr_out : 0;
+
+		sndcnt = RTE_MIN(ssthresh - pipe,
+				 RTE_MAX(ahead, delivered) + c->snd_mss);
+	}
+	c->cwnd = pipe + sndcnt;
+}
+
 /* Resends [seq, seq + len) in recovery; HighRxt covers it afterwards. */
 static uint32_t resend(struct tcp_engine *eng, struct tcp_conn *c,
 		       uint32_t seq, uint32_t len)
@@ -107,6 +143,7 @@ static uint32_t resend(struct tcp_engine *eng, struct tcp_conn *c,
 
 	if (n == 0)
 		return 0;
+	prr_sent(c, n);
 	undo_note_resend(eng, c);
 	if (seq_lt(seq, c->sb.high_rxt))
 		eng->stats.rack_lost_resends++;
@@ -116,7 +153,8 @@ static uint32_t resend(struct tcp_engine *eng, struct tcp_conn *c,
 
 /* RFC 5681 §3.2 steps 2-4 / RFC 6582 §3.2 step 2 / RFC 6675 §5 (4); with
  * SACK the first resend is what RACK found lost (RFC 8985 §6.2). */
-static void enter_recovery(struct tcp_engine *eng, struct tcp_conn *c)
+static void enter_recovery(struct tcp_engine *eng, struct tcp_conn *c,
+			   uint32_t delivered)
 {
 	bool sack = c->sack_ok;
 	uint32_t n = 0, seq = c->snd_una, len = c->snd_mss;
@@ -130,12 +168,17 @@ static void enter_recovery(struct tcp_engine *eng, struct tcp_conn *c)
 	c->cc_ops->on_congestion(c, eng->now_us);
 	c->flags |= TF_RECOVERY | (sack ? TF_SACK_RECOVERY : 0);
 	c->sb.high_rxt = c->snd_una;
+	c->prr_delivered = 0;
+	c->prr_out = 0;
+	c->prr_recover_fs = c->snd_max - c->snd_una;
 	if (!sack || tcp_sack_next_hole(c, &seq, &len))
 		n = resend(eng, c, seq, len);
 	if (n > 0)
 		eng->stats.fast_retransmits++;
 	if (!sack)      /* the three segments that left the network */
 		c->cwnd = c->ssthresh + TCP_DUPTHRESH * c->snd_mss;
+	else            /* the ACK that began it is PRR's first */
+		prr_ack(c, delivered);
 	tcp_output_mark(eng, c);
 }
 
@@ -275,9 +318,15 @@ void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
 {
 	bool advanced = c->snd_una != prev_una, sack_new = false, dsack = false;
 	bool lost = false;
+	uint32_t sacked_before = c->sb.sacked, delivered;
 
 	if (c->sack_ok)
 		sack_ack(eng, c, seg, prev_una, &sack_new, &dsack);
+	/* RFC 6937 DeliveredData: SND.UNA's advance and the change in
+	 * SACKed bytes (a range the scoreboard had to drop can make that
+	 * negative: none then) */
+	delivered = c->snd_una - prev_una + c->sb.sacked;
+	delivered = delivered > sacked_before ? delivered - sacked_before : 0;
 	tlp_ack(eng, c, seg, advanced, dsack);
 	if ((c->flags & TF_RTO_RECOVER) && seq_geq(c->snd_una, c->recover))
 		c->flags &= ~TF_RTO_RECOVER;
@@ -289,9 +338,14 @@ void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
 		 * SACK information restarts it (after output) */
 		if (sack_new && !(c->flags & (TF_RACK_TIMER | TF_TLP_OUT)))
 			tcp_timer_stop(&eng->wheel, &c->t_tlp);
-		if (seq_geq(c->snd_una, c->recover))
+		if (seq_geq(c->snd_una, c->recover)) {
 			exit_recovery(eng, c, seg);
-		else if (advanced)
+			return;
+		}
+		/* an undone reduction is not carried on (TF_UNDO gone) */
+		if ((c->flags & TF_SACK_RECOVERY) && (c->flags & TF_UNDO))
+			prr_ack(c, delivered);
+		if (advanced)
 			partial_ack(eng, c, acked);
 		else if (dupack || sack_new || lost) {
 			/* RFC 5681 §3.2 step 4: inflate by the segment that
@@ -312,12 +366,12 @@ void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
 			c->cc_ops->on_ack(c, acked, rtt_us, eng->now_us);
 		/* RFC 8985 §6.2: RACK may find a loss on any ACK. */
 		if (lost && !(c->flags & TF_RTO_RECOVER))
-			enter_recovery(eng, c);
+			enter_recovery(eng, c, delivered);
 		return;
 	}
 	if (!dupack && !(sack_new && seg->ack == c->snd_una)) {
 		if (lost && !(c->flags & TF_RTO_RECOVER))
-			enter_recovery(eng, c);
+			enter_recovery(eng, c, delivered);
 		return;
 	}
 	if (c->dupacks < UINT8_MAX)
@@ -330,7 +384,7 @@ void tcp_recovery_ack(struct tcp_engine *eng, struct tcp_conn *c,
 	 * RACK's verdict alone (RFC 8985 §6.2: reordering shorter than the
 	 * reordering window is not a loss, however many ACKs it takes). */
 	if (c->sack_ok ? lost : c->dupacks >= TCP_DUPTHRESH)
-		enter_recovery(eng, c);
+		enter_recovery(eng, c, delivered);
 	else
 		tcp_output_mark(eng, c);        /* RFC 3042, or SACK pipe */
 }
@@ -369,7 +423,7 @@ bool tcp_sack_output(struct tcp_engine *eng, struct tcp_conn *c)
 		if (rec && tcp_sack_next_hole(c, &seq, &len)) {
 			n = resend(eng, c, seq, len);
 		} else if ((n = tcp_send_new_segment(eng, c)) > 0) {
-			/* rule 2 */
+			prr_sent(c, n);         /* rule 2 */
 		} else {
 			break;
 		}
@@ -446,7 +500,7 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		eng->stats.rack_timeouts++;
 		if (tcp_rack_detect(eng, c)) {
 			if (!(c->flags & TF_RECOVERY))
-				enter_recovery(eng, c);
+				enter_recovery(eng, c, 0);
 			tcp_output_mark(eng, c);
 		}
 		return;
@@ -455,6 +509,7 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		return;
 	rec = (c->flags & TF_RECOVERY) != 0;
 	n = tcp_send_new_segment(eng, c);
+	prr_sent(c, n);
 	if (n == 0) {
 		seq = seq_gt(data_end, c->snd_una) ?
 		      data_end - RTE_MIN(data_end - c->snd_una, c->snd_mss) :
@@ -462,6 +517,7 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		n = tcp_retransmit_seg(eng, c, seq, c->snd_mss);
 		if (n == 0)
 			return;
+		prr_sent(c, n);
 		/* In recovery the episode owns the verdict (no second
 		 * reduction from tlp_ack()); the resend counts for D-SACK
 		 * undo like the episode's others. */

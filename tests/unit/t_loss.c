@@ -1070,3 +1070,59 @@ void test_rack_hole_in_mark_of_sacked_segment(void)
 	sim_raw_clear(s);
 	sim_free(s);
 }
+
+/* RFC 6937: in SACK recovery the window comes down in proportion to what
+ * is delivered. Segment 0 of a 20-segment flight (cwnd 20) is lost and
+ * 1..19 arrive, one SACK each; recovery begins at the third (RACK,
+ * reo_wnd 0 with three segments SACKed; two new segments left on the
+ * first two) and ssthresh is 14. PRR sends ~0.64 new segments per
+ * segment delivered from there on (14 of the 22 in flight); RFC 6675
+ * alone sent nothing until the pipe fell below ssthresh (the ninth SACK),
+ * so the ACK clock stalled for a quarter of a round trip. */
+void test_prr_spreads_sends_over_recovery(void)
+{
+	struct sim *s;
+	struct raw_peer rp;
+	struct sim_conn *c = loss_setup(&s, &rp, TCP_CC_CUBIC);  /* RTT 10 ms */
+	static uint8_t d[40 * MSS];
+	struct sim_pkt p;
+	uint32_t base = rp.rcv_nxt;
+	unsigned int fresh = 0, resent = 0, fresh_at3 = 0, fresh_at8 = 0;
+	c->c->sack_ok = true;
+	c->c->cwnd = 20 * MSS;
+	CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+	sim_run(s);
+	uint32_t high = base;
+	while (raw_pop(&rp, &p))
+		if (p.seg.len > 0)
+			high = p.seg.seq + p.seg.len;
+	CHECK_EQ(base + 20 * MSS, high);
+	sim_advance(s, 10);
+	for (uint32_t k = 1; k <= 19; k++) {
+		uint32_t b[1][2] = { { base + MSS, base + (k + 1) * MSS } };
+		raw_ack_sack(&rp, base, b, 1);
+		sim_run(s);
+		while (raw_pop(&rp, &p)) {
+			if (p.seg.len == 0)
+				continue;
+			if (seq_lt(p.seg.seq, high))
+				resent++;
+			else
+				fresh++, high = p.seg.seq + p.seg.len;
+		}
+		if (k == 3)             /* recovery began */
+			fresh_at3 = fresh;
+		if (k == 8)
+			fresh_at8 = fresh;
+	}
+	printf("PRR: new segments before recovery %u, in its first 5 SACKs %u, in all %u;"
+	       " resent %u\n", fresh_at3, fresh_at8 - fresh_at3, fresh - fresh_at3, resent);
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	CHECK_EQ(1, resent);
+	CHECK_CMP(fresh_at8 - fresh_at3, >=, 2);
+	/* the recovery round sends about ssthresh (14) in all */
+	CHECK_CMP(fresh - fresh_at3 + resent, >=, 12);
+	CHECK_CMP(fresh - fresh_at3 + resent, <=, 14);
+	sim_raw_clear(s);
+	sim_free(s);
+}
