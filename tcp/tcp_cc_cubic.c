@@ -116,7 +116,8 @@ static void cubic_on_ack(struct tcp_conn *c, uint32_t acked, uint32_t rtt_us,
 
 	RTE_SET_USED(rtt_us);
 	if (c->cwnd < c->ssthresh) {
-		c->cwnd += RTE_MIN(acked, c->snd_mss);   /* §4.10 slow start */
+		/* §4.10 slow start, L = 2 SMSS (RFC 3465 §2.2) */
+		c->cwnd += RTE_MIN(acked, 2 * c->snd_mss);
 		return;
 	}
 	if (cb->epoch_us == 0)

@@ -26,8 +26,9 @@ static void newreno_on_ack(struct tcp_conn *c, uint32_t acked,
 	RTE_SET_USED(rtt_us);
 	RTE_SET_USED(now_us);
 	if (c->cwnd < c->ssthresh) {
-		/* Slow start, L = 1 SMSS (RFC 3465 §2.2). */
-		c->cwnd += RTE_MIN(acked, c->snd_mss);
+		/* Slow start, L = 2 SMSS (RFC 3465 §2.2): a delayed ACK
+		 * of two segments grows the window by two. */
+		c->cwnd += RTE_MIN(acked, 2 * c->snd_mss);
 		return;
 	}
 	/* Congestion avoidance: one SMSS per cwnd of data acknowledged,
@@ -58,12 +59,17 @@ static void newreno_on_rto(struct tcp_conn *c, uint64_t now_us)
 	c->cc.bytes_acked = 0;
 }
 
-/* RFC 6582 §3.2 step 3, option (1): no burst out of a deflated window. */
+/* The window when recovery ends. With SACK, PRR (RFC 6937) kept the
+ * pipe near ssthresh through the episode: cwnd = ssthresh, as RFC 6582
+ * §3.2 step 3 option (2) and Linux (option (1) left the window at what
+ * PRR had in flight at the last ACK, often well below ssthresh). Without
+ * SACK the window was inflated and deflated by duplicate ACKs: option
+ * (1), no burst out of a deflated window. */
 void tcp_cc_exit_window(struct tcp_conn *c)
 {
 	uint32_t w = RTE_MAX(tcp_cc_flight(c), c->snd_mss) + c->snd_mss;
 
-	c->cwnd = RTE_MIN(c->ssthresh, w);
+	c->cwnd = c->sack_ok ? c->ssthresh : RTE_MIN(c->ssthresh, w);
 }
 
 static void newreno_on_recovery_exit(struct tcp_conn *c, uint64_t now_us)

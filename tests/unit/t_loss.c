@@ -1123,6 +1123,44 @@ void test_prr_spreads_sends_over_recovery(void)
 	/* the recovery round sends about ssthresh (14) in all */
 	CHECK_CMP(fresh - fresh_at3 + resent, >=, 12);
 	CHECK_CMP(fresh - fresh_at3 + resent, <=, 14);
+	/* the resend arrives: the ACK covers the 22 segments of the flight
+	 * at entry and ends recovery with cwnd = ssthresh (RFC 6582 §3.2
+	 * step 3 option (2), as Linux; option (1), min(ssthresh, flight +
+	 * SMSS), gave 12 segments here) */
+	uint32_t ssthresh = c->c->ssthresh;
+	CHECK_CMP(ssthresh / MSS, ==, 14);
+	raw_ack_sack(&rp, base + 22 * MSS, NULL, 0);
+	sim_run(s);
+	CHECK(!(c->c->flags & TF_RECOVERY));
+	CHECK_EQ(ssthresh, c->c->cwnd);
 	sim_raw_clear(s);
 	sim_free(s);
+}
+
+/* RFC 3465 §2.2 with L = 2 SMSS: in slow start, an ACK of two segments
+ * (a delayed ACK, Linux's every other segment) grows the window by two
+ * segments, so slow start doubles cwnd per round trip against a
+ * delayed-ACK receiver (L = 1 SMSS grew it by half). */
+void test_slow_start_counts_two_segments_per_ack(void)
+{
+	for (uint32_t cc = 0; cc < 2; cc++) {
+		struct sim *s;
+		struct raw_peer rp;
+		struct sim_conn *c = loss_setup(&s, &rp, cc ? TCP_CC_NEWRENO : TCP_CC_CUBIC);
+		static uint8_t d[20 * MSS];
+		uint32_t base = rp.rcv_nxt, cwnd = c->c->cwnd;
+		CHECK_CMP(c->c->ssthresh, >, 20 * MSS);
+		CHECK_EQ(sizeof(d), dpt_send(s->eng[SIM_A], c->c, d, sizeof(d)));
+		sim_run(s);
+		pop_all(&rp);
+		sim_advance(s, 10);
+		raw_ack_sack(&rp, base + 2 * MSS, NULL, 0);
+		sim_run(s);
+		CHECK_EQ(cwnd + 2 * MSS, c->c->cwnd);
+		raw_ack_sack(&rp, base + 5 * MSS, NULL, 0);  /* a stretch ACK */
+		sim_run(s);
+		CHECK_EQ(cwnd + 4 * MSS, c->c->cwnd);
+		sim_raw_clear(s);
+		sim_free(s);
+	}
 }

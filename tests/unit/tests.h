@@ -115,6 +115,7 @@
 	X(test_tlp_dsacked_probe_counted_spurious) \
 	X(test_rack_hole_in_mark_of_sacked_segment) \
 	X(test_prr_spreads_sends_over_recovery) \
+	X(test_slow_start_counts_two_segments_per_ack) \
 	X(test_isolated_losses_recovered_without_rto) \
 	X(test_cubic_window_follows_w_cubic) \
 	X(test_cc_config_selects_algorithm) \
