@@ -155,6 +155,21 @@ static void challenge_ack(struct tcp_engine *eng, struct tcp_conn *c)
 		tcp_send_ack(eng, c);
 }
 
+/* Copies a small payload (len bytes at m's data) into the free tail of
+ * the mbuf tail, so that tiny segments do not pin one mbuf each (receive
+ * and out-of-order queues). False: it does not fit, m is to be linked. */
+static bool tail_absorb(struct rte_mbuf *tail, const struct rte_mbuf *m,
+			uint32_t len)
+{
+	if (tail == NULL || len > 512 || rte_pktmbuf_tailroom(tail) < len)
+		return false;
+	memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len),
+	       rte_pktmbuf_mtod(m, const uint8_t *), len);
+	tail->data_len = (uint16_t)(tail->data_len + len);
+	tail->pkt_len = tail->data_len;
+	return true;
+}
+
 static void rcvq_link(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
 {
 	m->next = NULL;
@@ -177,12 +192,8 @@ static void rcvq_append(struct tcp_conn *c, struct tcp_seg *seg,
 
 	rte_pktmbuf_adj(m, (uint16_t)(seg->hdr_len + skip));
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
-	if (tail != NULL && len <= 512 && rte_pktmbuf_tailroom(tail) >= len) {
+	if (tail_absorb(tail, m, len)) {
 		c->rcvq.bytes += len;
-		memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len),
-		       rte_pktmbuf_mtod(m, uint8_t *), len);
-		tail->data_len = (uint16_t)(tail->data_len + len);
-		tail->pkt_len = tail->data_len;
 		return;                      /* seg->m still freed by caller */
 	}
 	rcvq_link(c, m, len);
@@ -538,14 +549,19 @@ static inline uint32_t ooo_budget(const struct tcp_conn *c)
 	return RTE_MAX(2 * c->rcv_buf, TCP_OOO_MIN_MEM);
 }
 
+/* An mbuf leaves the queue (freed, or passed to the receive queue). */
+static inline void ooo_unaccount(struct tcp_conn *c, const struct rte_mbuf *m)
+{
+	c->ooo_bytes -= m->data_len;
+	c->ooo_mem -= m->buf_len;
+}
+
 static void ooo_chain_free(struct tcp_conn *c, struct rte_mbuf *m)
 {
 	while (m != NULL) {
 		struct rte_mbuf *next = m->next;
 
-		c->ooo_bytes -= m->data_len;
-		c->ooo_mem -= m->buf_len;
-		c->ooo_segs--;
+		ooo_unaccount(c, m);
 		m->next = NULL;
 		rte_pktmbuf_free_seg(m);
 		m = next;
@@ -562,7 +578,7 @@ void tcp_ooo_free(struct tcp_conn *c)
 		b = next;
 	}
 	c->ooo = c->ooo_tail = c->ooo_hint = NULL;
-	c->ooo_bytes = c->ooo_mem = c->ooo_segs = c->ooo_blocks = 0;
+	c->ooo_bytes = c->ooo_mem = c->ooo_blocks = 0;
 }
 
 /* The first block that ends at or after seq (the one seq joins, or the
@@ -587,9 +603,8 @@ static struct rte_mbuf *ooo_find(struct tcp_conn *c, uint32_t seq,
 	return *l;
 }
 
-/* Adds len bytes in m (trimmed) at the end of block b. Small payloads are
- * copied into the tail mbuf, as in rcvq_append(), so that tiny segments
- * do not pin one mbuf each. True: m was kept. */
+/* Adds len bytes in m (trimmed) at the end of block b (small payloads
+ * copied, tail_absorb()). True: m was kept. */
 static bool ooo_append(struct tcp_conn *c, struct rte_mbuf *b,
 		       struct rte_mbuf *m, uint32_t len)
 {
@@ -598,18 +613,12 @@ static bool ooo_append(struct tcp_conn *c, struct rte_mbuf *b,
 
 	k->end += len;
 	c->ooo_bytes += len;
-	if (len <= 512 && rte_pktmbuf_tailroom(tail) >= len) {
-		memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len),
-		       rte_pktmbuf_mtod(m, uint8_t *), len);
-		tail->data_len = (uint16_t)(tail->data_len + len);
-		tail->pkt_len = tail->data_len;
+	if (tail_absorb(tail, m, len))
 		return false;
-	}
 	tail->next = m;
 	m->next = NULL;
 	k->last = m;
 	c->ooo_mem += m->buf_len;
-	c->ooo_segs++;
 	return true;
 }
 
@@ -678,7 +687,6 @@ static void ooo_insert(struct tcp_engine *eng, struct tcp_conn *c,
 		b = m;
 		c->ooo_bytes += len;
 		c->ooo_mem += m->buf_len;
-		c->ooo_segs++;
 		c->ooo_blocks++;
 	} else {
 		kept = ooo_append(c, b, m, len);
@@ -783,9 +791,7 @@ static bool ooo_drain(struct tcp_engine *eng, struct tcp_conn *c)
 			struct rte_mbuf *next = m->next;
 			uint32_t e = s + m->data_len;
 
-			c->ooo_bytes -= m->data_len;
-			c->ooo_mem -= m->buf_len;
-			c->ooo_segs--;
+			ooo_unaccount(c, m);
 			if (seq_leq(e, c->rcv_nxt)) {
 				m->next = NULL;
 				rte_pktmbuf_free_seg(m);

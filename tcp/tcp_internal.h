@@ -259,7 +259,6 @@ struct tcp_conn {
 	struct rte_mbuf *ooo, *ooo_tail, *ooo_hint;
 	uint32_t ooo_bytes;        /* payload queued */
 	uint32_t ooo_mem;          /* data room of the mbufs holding it */
-	uint32_t ooo_segs;         /* mbufs */
 	uint32_t ooo_blocks;
 	uint32_t snd_buf, rcv_buf;
 

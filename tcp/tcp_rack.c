@@ -54,8 +54,7 @@ void tcp_rack_sent(struct tcp_engine *eng, struct tcp_conn *c, uint32_t end)
 
 		r->o_head = (uint8_t)((r->o_head + 1) % TCP_RACK_MARKS);
 		r->o_n--;
-		if (r->o_n > 0)
-			mark_at(r, 0)->t0 = t0;
+		mark_at(r, 0)->t0 = t0;    /* o_n is TCP_RACK_MARKS - 1 */
 	}
 	m = mark_at(r, r->o_n);
 	m->seq = end;

@@ -509,7 +509,6 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		return;
 	rec = (c->flags & TF_RECOVERY) != 0;
 	n = tcp_send_new_segment(eng, c);
-	prr_sent(c, n);
 	if (n == 0) {
 		seq = seq_gt(data_end, c->snd_una) ?
 		      data_end - RTE_MIN(data_end - c->snd_una, c->snd_mss) :
@@ -517,7 +516,6 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 		n = tcp_retransmit_seg(eng, c, seq, c->snd_mss);
 		if (n == 0)
 			return;
-		prr_sent(c, n);
 		/* In recovery the episode owns the verdict (no second
 		 * reduction from tlp_ack()); the resend counts for D-SACK
 		 * undo like the episode's others. */
@@ -528,6 +526,7 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 			c->tlp_rxt_seq = seq;
 		}
 	}
+	prr_sent(c, n);
 	eng->stats.tlp_probes++;
 	if (rec)
 		eng->stats.tlp_recovery_probes++;
