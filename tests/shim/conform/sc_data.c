@@ -592,6 +592,9 @@ s_close_with_unread_data(struct conform *cf)
 	sync_point(cf, "closed1");
 
 	a = accept_or_die(cf, l);
+	/* The reset must not overtake the client's connect(): a blocking
+	 * connect that wakes to a reset fails with ECONNRESET. */
+	sync_point(cf, "connected2");
 	r = res(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
 	say(cf, "SO_LINGER {1, 0} -> %s", r);
 	r = res(close(a));
@@ -625,6 +628,7 @@ c_close_with_unread_data(struct conform *cf)
 	close(fd);
 
 	fd = tcp_connect_to(cf, cf->server, 0);
+	sync_point(cf, "connected2");
 	sync_point(cf, "closed2");
 	r = res(read(fd, buf, sizeof(buf)));
 	say(cf, "2: read after the server's SO_LINGER {1, 0} close -> %s", r);
