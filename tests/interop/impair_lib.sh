@@ -151,7 +151,7 @@ dpt_impair_start() {
 	DPT_PIDS+=("$DPT_IMPAIR_PID")
 	# Hang protection only.
 	for ((i = 0; i < 200; i++)); do
-		grep -q '^dptcp-impair: ready$' "$DPT_IMPAIR_LOG" && break
+		grep -qs '^dptcp-impair: ready$' "$DPT_IMPAIR_LOG" && break
 		if ! kill -0 "$DPT_IMPAIR_PID" 2>/dev/null; then
 			cat "$DPT_IMPAIR_LOG" >&2
 			DPT_IMPAIR_PID=
@@ -159,7 +159,7 @@ dpt_impair_start() {
 		fi
 		sleep 0.05
 	done
-	grep -q '^dptcp-impair: ready$' "$DPT_IMPAIR_LOG" || dpt_fail "dptcp-impair not ready within 10 s"
+	grep -qs '^dptcp-impair: ready$' "$DPT_IMPAIR_LOG" || dpt_fail "dptcp-impair not ready within 10 s"
 	sed 's/^/  /' "$DPT_IMPAIR_LOG"
 }
 
