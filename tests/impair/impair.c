@@ -76,6 +76,8 @@ struct impair_stats {
 	uint64_t rx_errors;
 	uint64_t kernel_drops;   /* socket receive queue overflow (PACKET_STATISTICS) */
 	uint64_t queued_at_exit; /* still queued or held when the bridge stopped */
+	uint64_t rx_batches;     /* recvmmsg calls that returned frames (rx / rx_batches:
+				  * frames per call) */
 };
 
 /* A frame buffer. Queued slots sit in the heap (by release time, then
@@ -822,6 +824,8 @@ static void dir_rx(struct bridge *br, struct impair_dir *d)
 			d->st.rx_errors++;
 		n = 0;
 	}
+	if (n > 0)
+		d->st.rx_batches++;
 	now = mono_ns();
 	for (i = 0; i < n; i++) {
 		if (from[i].sll_pkttype == PACKET_OUTGOING) {
@@ -882,7 +886,8 @@ static uint64_t dir_next_event(const struct impair_dir *d)
 #define STATS_FIELDS(X) \
 	X(rx) X(passed) X(impaired) X(forwarded) X(forwarded_bytes) X(lost) \
 	X(duplicated) X(reordered) X(reorder_timeout) X(corrupted) X(overflow) \
-	X(oversize) X(tx_errors) X(rx_errors) X(kernel_drops) X(queued_at_exit)
+	X(oversize) X(tx_errors) X(rx_errors) X(kernel_drops) X(queued_at_exit) \
+	X(rx_batches)
 
 static void print_cfg(const struct bridge *br)
 {
