@@ -486,11 +486,42 @@ void tcp_tlp_arm(struct tcp_engine *eng, struct tcp_conn *c)
 		      tcp_us_to_tick(eng, eng->now_us + pto) + 1);
 }
 
+/* RFC 8985 §7.3's "the highest-sequence segment sent", read as the
+ * highest one not SACKed: the end of the data sent (queued data the
+ * window kept back was never sent; a FIN past it is resent with it),
+ * moved below the SACKed ranges that reach it, at most an MSS of the
+ * hole found there. Without SACKed data it is the last segment sent. In
+ * recovery (tlp_in_recovery()) the last one is often SACKed already: its
+ * resend would draw a D-SACK that tells RACK nothing, while the hole's
+ * resend either repairs it or is D-SACKed in turn. */
+static uint32_t tlp_resend_seq(const struct tcp_conn *c)
+{
+	uint32_t end = seq_min(c->sndq_seq + c->sndq.bytes, c->snd_max);
+	uint32_t lo = c->snd_una;
+	int i;
+
+	for (i = c->sb.n - 1; i >= 0; i--) {
+		const struct tcp_sack_block *r = &c->sb.r[i];
+
+		if (seq_geq(r->start, end))
+			continue;               /* above the data sent */
+		if (seq_geq(r->end, end)) {
+			end = r->start;         /* SACKed up to end */
+			continue;
+		}
+		lo = r->end;                    /* the hole [r->end, end) */
+		break;
+	}
+	if (!seq_gt(end, lo))
+		return end;
+	return end - RTE_MIN(end - lo, c->snd_mss);
+}
+
 /* RFC 8985 §7.3: send one new segment if the peer's window allows it,
- * else retransmit the last one; then the RTO runs again. */
+ * else resend the last one (tlp_resend_seq()); then the RTO runs again. */
 void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 {
-	uint32_t data_end = c->sndq_seq + c->sndq.bytes, seq, n;
+	uint32_t seq, n;
 	bool rec;
 
 	if (c->flags & TF_RACK_TIMER) {
@@ -510,9 +541,7 @@ void tcp_tlp_timeout(struct tcp_engine *eng, struct tcp_conn *c)
 	rec = (c->flags & TF_RECOVERY) != 0;
 	n = tcp_send_new_segment(eng, c);
 	if (n == 0) {
-		seq = seq_gt(data_end, c->snd_una) ?
-		      data_end - RTE_MIN(data_end - c->snd_una, c->snd_mss) :
-		      data_end;
+		seq = tlp_resend_seq(c);
 		n = tcp_retransmit_seg(eng, c, seq, c->snd_mss);
 		if (n == 0)
 			return;

@@ -795,11 +795,18 @@ static enum sim_verdict drop_rxt_filter(struct sim *s, const struct sim_seg *g, 
 /* RFC 8985 §6.2: a resend is lost like any segment once data sent after
  * it was delivered and its reordering window passed: the same segment
  * lost twice mid-flight is sent a third time, no RTO (RFC 6675 could
- * only wait for the timeout). */
+ * only wait for the timeout). B's window (256 KiB, scaled) leaves A
+ * free to send new data after the resend; a 64 KiB one can stop A right
+ * after it, which is tlp_resend_seq()'s case. */
 void test_rack_lost_retransmission_resent_without_rto(void)
 {
 	struct sim_conn *b, *a;
-	struct sim *s = mk_pair_latency(5000, &b, &a);
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.latency_us = 5000;
+	o.cfg[SIM_B].rcv_buf_bytes = 262144;
+	struct sim *s = mk_sim_opts(&o);
+	pair_connect(s, &b, &a);
 	struct drop_rxt f = { .nth = 300, .drops = 2 };
 	sim_set_filter(s, drop_rxt_filter, &f);
 	one_way(s, a, b, 1u << 20, 43);
@@ -812,6 +819,45 @@ void test_rack_lost_retransmission_resent_without_rto(void)
 	CHECK_STAT(s, SIM_A, rack_lost_resends, 1);
 	CHECK_STAT(s, SIM_A, retransmits, 2);
 	CHECK_STAT(s, SIM_A, recoveries, 1);
+	sim_free(s);
+}
+
+/* The same segment lost twice while B does not read: its 64 KiB window
+ * is full right after the resend, so nothing new can follow it for RACK
+ * to see delivered, and the last segment sent is SACKed already. The
+ * probe in recovery (RFC 8985 §7.3, tlp_resend_seq()) resends the
+ * highest segment not SACKed, the hole. Before, it picked the last
+ * segment of the data queued (never sent: nothing went out) and only the
+ * RTO repaired the hole. */
+void test_recovery_probe_resends_hole_when_window_full(void)
+{
+	struct sim_conn *b, *a;
+	struct sim *s = mk_pair_latency(5000, &b, &a);
+	struct drop_rxt f = { .nth = 40, .drops = 2 };
+	size_t len = 80 * 1024;
+	uint8_t *d = malloc(len);
+	CHECK(d != NULL);
+	sim_fill_pattern(d, len, 44);
+	b->auto_read = false;
+	sim_set_filter(s, drop_rxt_filter, &f);
+	sim_conn_send(a, d, len, 0);
+	SIM_RUN_UNTIL(s, f.dropped == 2 && seq_gt(a->c->snd_una, f.seq), 2000);
+	const struct tcp_stats *st = sim_stats(s, SIM_A);
+	printf("window full after a lost resend: retransmits %" PRIu64 " recovery probes %"
+	       PRIu64 " rto %" PRIu64 " recoveries %" PRIu64 ", B's window %u\n",
+	       st->retransmits, st->tlp_recovery_probes, st->rto_expired, st->recoveries,
+	       a->c->snd_wnd);
+	CHECK_EQ(2, f.dropped);
+	CHECK(seq_gt(a->c->snd_una, f.seq));
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	CHECK_STAT(s, SIM_A, tlp_recovery_probes, 1);
+	CHECK_STAT(s, SIM_A, recoveries, 1);
+	b->auto_read = true;
+	SIM_RUN_UNTIL(s, b->rx_len == len && a->c->snd_una == a->c->snd_max, 5000);
+	CHECK_EQ(len, b->rx_len);
+	CHECK_PATTERN(b->rx, len, 44);
+	CHECK_STAT(s, SIM_A, rto_expired, 0);
+	free(d);
 	sim_free(s);
 }
 

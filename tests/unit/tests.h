@@ -109,6 +109,7 @@
 	X(test_rack_reordering_below_reo_wnd_not_resent) \
 	X(test_rack_dsack_widens_reo_wnd) \
 	X(test_rack_lost_retransmission_resent_without_rto) \
+	X(test_recovery_probe_resends_hole_when_window_full) \
 	X(test_recovery_probe_when_final_ack_lost) \
 	X(test_undo_when_dsack_reports_every_resend) \
 	X(test_undo_when_tsecr_predates_resend) \
